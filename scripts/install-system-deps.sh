@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the tests use, only those missing. Safe to run repeatedly.
+set -euo pipefail
+# command -> package
+declare -A WANT=(
+  [git]=git
+  [openssl]=openssl
+  [flock]=util-linux
+)
+[ -n "${AI_AGENTS_EXTRA_PACKAGES:-}" ] && for p in $AI_AGENTS_EXTRA_PACKAGES; do WANT[$p]=$p; done
+missing=()
+for cmd in "${!WANT[@]}"; do
+  command -v "$cmd" >/dev/null 2>&1 || missing+=("${WANT[$cmd]}")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "[system-deps] installing: ${missing[*]}" >&2
+SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq >&2
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
