@@ -1,0 +1,72 @@
+// What the controller gives an executor Job and what the executor promises back.
+
+/** Files the controller mounts from the request's ConfigMap. */
+export const EXECUTOR_CONFIG_DIR = '/etc/ai-agents';
+export const REQUEST_FILE = 'request.json'; // ExecutorRequest below
+export const INSTRUCTIONS_FILE = 'instructions.md'; // composed instructions
+export const WORKSPACE_MOUNT = '/workspace';
+export const UPLOADS_MOUNT = '/uploads';
+export const MODELS_MOUNT = '/models';
+
+/** Environment variables set on the executor container. */
+export const EXECUTOR_ENV = {
+  ingestUrl: 'AI_AGENTS_INGEST_URL', // full URL of POST /api/events/ingest
+  ingestToken: 'AI_AGENTS_INGEST_TOKEN', // from the per-request Secret
+  request: 'AI_AGENTS_REQUEST', // request name
+  namespace: 'AI_AGENTS_NAMESPACE',
+  configDir: 'AI_AGENTS_CONFIG_DIR', // defaults to EXECUTOR_CONFIG_DIR
+  workspace: 'AI_AGENTS_WORKSPACE', // per-request working directory
+  executor: 'AI_AGENTS_EXECUTOR', // claude | codex | llama | bonsai
+} as const;
+
+/** Exit codes: 0 success; BAD_REQUEST is never retried (pod failure policy); anything else may be. */
+export const EXIT_SUCCESS = 0;
+export const EXIT_BAD_REQUEST = 42;
+export const EXIT_INTERRUPTED = 143;
+
+/** The content of request.json. */
+export interface ExecutorRequest {
+  apiVersion: 'labrats.work/v1alpha1';
+  name: string;
+  namespace: string;
+  uid: string;
+  executor: 'claude' | 'codex' | 'llama' | 'bonsai';
+  prompt: string;
+  promptHash: string;
+  agent: {
+    name: string;
+    role: string;
+    maxTurns?: number;
+    allowedTools?: string[];
+    disallowedTools?: string[];
+    permissionMode?: string;
+    sandbox?: string;
+    repositoryAccess: 'read' | 'write' | 'pr';
+  };
+  model: {
+    name: string;
+    provider: 'anthropic' | 'openai' | 'llamacpp';
+    model: string;
+    baseUrl?: string;
+    modelFile?: string; // under MODELS_MOUNT, for llama/bonsai
+    contextSize?: number;
+    maxTokens?: number;
+    temperature?: number;
+    pricing?: { inputPerMillionTokensUsd: number; outputPerMillionTokensUsd: number };
+  };
+  repository?: { url: string; ref?: string; branch?: string; pullRequest: boolean };
+  attachments?: string[];
+  timeoutSeconds: number;
+  labels?: Record<string, string>;
+}
+
+/** Labels on everything the platform creates. */
+export const LABELS = {
+  managedBy: 'app.kubernetes.io/managed-by',
+  partOf: 'app.kubernetes.io/part-of',
+  component: 'app.kubernetes.io/component',
+  request: 'labrats.work/inference-request',
+  source: 'labrats.work/webhook-source',
+  caller: 'labrats.work/caller',
+} as const;
+export const MANAGED_BY = 'ai-agents-controller';
