@@ -1,0 +1,59 @@
+// Shared types and helpers for `npm run bench`. A benchmark file is `**/*.bench.ts` exporting
+// `default async function (ctx: BenchContext): Promise<BenchRow[]>`; bench/run.ts runs them all.
+import type { ControlPlane } from '../scripts/controlplane/index.ts';
+
+export interface BenchRow {
+  /** What was measured, e.g. "submit → InferenceRequest created". */
+  measure: string;
+  value: number;
+  unit: string;
+  /** The same-run baseline it is compared with (omit for absolute measures). */
+  baseline?: number;
+  baselineName?: string;
+  /** value / baseline, or baseline / value when lower is better. */
+  ratio?: number;
+  /** e.g. ">= 0.80" or "<= 150 ms"; pass is judged by the harness. */
+  target?: string;
+  pass?: boolean;
+}
+
+export interface BenchContext {
+  /** A basic control plane (etcd + apiserver, CRDs installed), shared by all benchmarks. */
+  controlPlane(): Promise<ControlPlane>;
+  /** A full control plane (adds controller-manager, scheduler, kwok). Started on first use. */
+  fullControlPlane(): Promise<ControlPlane>;
+  /** Raw create rates measured first, for others to compare against. */
+  baselines: Map<string, number>;
+  log(line: string): void;
+}
+
+export function ratioRow(
+  measure: string,
+  value: number,
+  unit: string,
+  baselineName: string,
+  baseline: number,
+  minRatio: number,
+): BenchRow {
+  const ratio = value / baseline;
+  return { measure, value, unit, baseline, baselineName, ratio, target: `>= ${minRatio}`, pass: ratio >= minRatio };
+}
+
+export function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+
+/** Runs `task(i)` for i in [0, count) with at most `concurrency` in flight; returns items/s. */
+export async function rate(count: number, concurrency: number, task: (i: number) => Promise<unknown>) {
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) await task(next++);
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  return { perSecond: count / seconds, seconds };
+}
