@@ -7,9 +7,20 @@ source "$_root/scripts/ensure-node.sh" || return 1
 bash "$_root/scripts/install-system-deps.sh" || return 1
 _lock_hash="$(sha256sum "$_root/package-lock.json" | cut -c1-16)"
 if [ ! -f "$_root/node_modules/.lock-$_lock_hash" ]; then
-  echo "[setup] npm ci" >&2
-  (cd "$_root" && npm ci --no-audit --no-fund --loglevel=error >&2) || return 1
-  touch "$_root/node_modules/.lock-$_lock_hash"
+  # one npm at a time in this checkout; a fresh checkout gets `npm ci`, an existing tree an
+  # incremental install that honours the lock file
+  (
+    cd "$_root" && flock 8 && {
+      if [ -f "node_modules/.lock-$_lock_hash" ]; then exit 0; fi
+      if [ -d node_modules ]; then
+        echo "[setup] npm install (lock file changed)" >&2
+        npm install --no-audit --no-fund --loglevel=error >&2
+      else
+        echo "[setup] npm ci" >&2
+        npm ci --no-audit --no-fund --loglevel=error >&2
+      fi && rm -f node_modules/.lock-* && touch "node_modules/.lock-$_lock_hash"
+    }
+  ) 8>/tmp/ai-agents-npm.lock || return 1
 fi
 KUBE_BIN_DIR="$(bash "$_root/scripts/build-k8s.sh")" || return 1
 export KUBE_BIN_DIR

@@ -3,7 +3,16 @@
 // Binaries come from scripts/build-k8s.sh (built once per machine, cached by version).
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { createWriteStream, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -82,10 +91,31 @@ function httpsStatus(url: string, token?: string): Promise<number> {
   });
 }
 
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number, proc?: ChildProcess) {
+function logTail(file: string, lines = 15): string {
+  try {
+    return readFileSync(file, 'utf8').trimEnd().split('\n').slice(-lines).join('\n');
+  } catch {
+    return '(no log)';
+  }
+}
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+  procs: Map<string, ChildProcess>,
+  logDir: string,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc && proc.exitCode !== null) throw new Error(`${what}: process exited with code ${proc.exitCode}`);
+    for (const [name, p] of procs) {
+      if (p.exitCode !== null || p.signalCode) {
+        await new Promise((r) => setTimeout(r, 200)); // let the log stream flush
+        throw new Error(
+          `${what}: ${name} exited (${p.exitCode ?? p.signalCode}):\n${logTail(join(logDir, `${name}.log`))}`,
+        );
+      }
+    }
     if (await check()) return;
     await new Promise((r) => setTimeout(r, 100));
   }
@@ -93,14 +123,29 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: n
 }
 
 export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise<ControlPlane> {
-  const log = opts.log ?? (() => {});
   const binDir = binDirectory();
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), 'ai-agents-cp-'));
-  mkdirSync(join(dataDir, 'logs'), { recursive: true });
   const procs = new Map<string, ChildProcess>();
+  try {
+    return await start(opts, binDir, dataDir, procs);
+  } catch (e) {
+    for (const p of procs.values()) p.kill('SIGKILL');
+    throw e;
+  }
+}
+
+async function start(
+  opts: ControlPlaneOptions,
+  binDir: string,
+  dataDir: string,
+  procs: Map<string, ChildProcess>,
+): Promise<ControlPlane> {
+  const log = opts.log ?? (() => {});
+  const logDir = join(dataDir, 'logs');
+  mkdirSync(logDir, { recursive: true });
 
   const run = (name: string, args: string[]) => {
-    const out = createWriteStream(join(dataDir, 'logs', `${name}.log`), { flags: 'a' });
+    const out = createWriteStream(join(logDir, `${name}.log`), { flags: 'a' });
     const child = spawn(join(binDir, name), args, { stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout?.pipe(out);
     child.stderr?.pipe(out);
@@ -114,7 +159,7 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   // etcd
   const etcdPort = await freePort();
   const etcdPeerPort = await freePort();
-  const etcd = run('etcd', [
+  run('etcd', [
     `--data-dir=${join(dataDir, 'etcd')}`,
     `--listen-client-urls=http://127.0.0.1:${etcdPort}`,
     `--advertise-client-urls=http://127.0.0.1:${etcdPort}`,
@@ -134,7 +179,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       }
     },
     30_000,
-    etcd,
+    procs,
+    logDir,
   );
 
   // credentials: a static admin token and the service-account signing key
@@ -142,9 +188,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
   mkdirSync(pki, { recursive: true });
   const tokenFile = join(pki, 'tokens.csv');
   let token: string;
-  try {
-    token = execFileSync('cut', ['-d,', '-f1', tokenFile], { encoding: 'utf8' }).trim();
-  } catch {
+  if (existsSync(tokenFile)) {
+    token = readFileSync(tokenFile, 'utf8').split(',')[0]!;
+  } else {
     token = randomBytes(24).toString('hex');
     writeFileSync(tokenFile, `${token},admin,admin,"system:masters"\n`, { mode: 0o600 });
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -174,12 +220,13 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
     '--watch-cache=true',
   ];
   const startApiserver = async () => {
-    const p = run('kube-apiserver', apiserverArgs);
+    run('kube-apiserver', apiserverArgs);
     await waitFor(
       'kube-apiserver',
       async () => (await httpsStatus(`${server}/readyz`, token)) === 200,
       90_000,
-      p,
+      procs,
+      logDir,
     );
   };
   await startApiserver();
@@ -219,9 +266,9 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
       `--secure-port=${kcmPort}`,
       '--leader-elect=false',
       `--service-account-private-key-file=${join(pki, 'sa.key')}`,
-      `--root-ca-file=${join(pki, 'sa.pub')}`,
+      `--root-ca-file=${join(dataDir, 'apiserver-certs', 'apiserver.crt')}`,
       // node-lifecycle would evict pods from the fake node, which sends no kubelet heartbeats
-      '--controllers=*,-nodelifecycle,-cloud-node-lifecycle,-node-ipam,-route,-service',
+      '--controllers=*,-node-lifecycle-controller,-cloud-node-lifecycle-controller,-node-ipam-controller,-node-route-controller,-service-lb-controller',
       '--concurrent-job-syncs=20',
       '--kube-api-qps=500',
       '--kube-api-burst=1000',
@@ -275,7 +322,11 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         }
       },
       60_000,
+      procs,
+      logDir,
     );
+    // the node-lifecycle controller (disabled above) would lift the taint that admission puts on new nodes
+    kubectl(['taint', 'node', FAKE_NODE_NAME, 'node.kubernetes.io/not-ready:NoSchedule-']);
     // the default ServiceAccount must exist before pods can be created in a namespace
     await waitFor(
       'serviceaccount controller',
@@ -288,6 +339,8 @@ export async function startControlPlane(opts: ControlPlaneOptions = {}): Promise
         }
       },
       60_000,
+      procs,
+      logDir,
     );
   }
 
