@@ -18,6 +18,8 @@ STAMP="$CACHE/$KEY/.complete"
 
 log() { printf '[build-k8s] %s\n' "$*" >&2; }
 die() { printf '[build-k8s] error: %s\n' "$*" >&2; exit 1; }
+# never leave a background build running when this script stops
+trap 'kill $(jobs -p) 2>/dev/null || true' EXIT
 
 if [ -f "$STAMP" ]; then
   echo "$BIN"
