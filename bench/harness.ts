@@ -36,7 +36,16 @@ export function ratioRow(
   minRatio: number,
 ): BenchRow {
   const ratio = value / baseline;
-  return { measure, value, unit, baseline, baselineName, ratio, target: `>= ${minRatio}`, pass: ratio >= minRatio };
+  return {
+    measure,
+    value,
+    unit,
+    baseline,
+    baselineName,
+    ratio,
+    target: `>= ${minRatio}`,
+    pass: ratio >= minRatio,
+  };
 }
 
 export function percentile(sorted: number[], p: number): number {

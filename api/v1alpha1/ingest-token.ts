@@ -12,7 +12,8 @@ export interface IngestClaims {
 }
 
 export function ingestKey(secret: string): Uint8Array {
-  if (new TextEncoder().encode(secret).byteLength < 32) throw new Error('INGEST_TOKEN_SECRET must be at least 32 bytes');
+  if (new TextEncoder().encode(secret).byteLength < 32)
+    throw new Error('INGEST_TOKEN_SECRET must be at least 32 bytes');
   return new TextEncoder().encode(secret);
 }
 
