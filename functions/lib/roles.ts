@@ -1,7 +1,103 @@
+// The auth seam. The auth helper (functions/auth/) supplies `requireRole`; this file owns the
+// table saying which role every /api route needs, and a gate that enforces it. An /api route
+// missing from the table is refused (fail closed), and a unit test walks the app's routes
+// against the table, so a route cannot be added without deciding who may call it.
 import type { MiddlewareHandler } from 'hono';
+import { ApiError } from './errors.ts';
 
-/** Roles of a logged-in user, lowest to highest: each role includes the ones before it. */
-export type Role = 'viewer' | 'operator' | 'admin';
-
-/** Middleware factory guarding a route: 401 without a session, 403 without the role. */
+export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export type Role = (typeof ROLES)[number];
 export type RequireRole = (role: Role) => MiddlewareHandler;
+
+/** Whoever the auth middleware let in (set by requireRole's implementation). */
+export interface AuthUser {
+  sub: string;
+  name?: string;
+  email?: string;
+  roles: Role[];
+}
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    user?: AuthUser;
+  }
+}
+
+export const roleAtLeast = (have: readonly Role[], need: Role): boolean =>
+  have.some((r) => ROLES.indexOf(r) >= ROLES.indexOf(need));
+
+export type Access = Role | 'public';
+
+export interface RouteRule {
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
+  path: string;
+  access: Access;
+}
+
+/** Every /api route of the unified app and who may call it. */
+export const ROUTE_ACCESS: readonly RouteRule[] = [
+  { method: 'POST', path: '/api/jobs/submit', access: 'public' },
+  { method: 'POST', path: '/api/events/ingest', access: 'public' },
+  { method: 'GET', path: '/api/jobs', access: 'viewer' },
+  { method: 'GET', path: '/api/jobs/:id', access: 'viewer' },
+  { method: 'GET', path: '/api/jobs/:id/prompt', access: 'viewer' },
+  { method: 'GET', path: '/api/jobs/:id/events', access: 'viewer' },
+  { method: 'POST', path: '/api/jobs/:id/cancel', access: 'operator' },
+  { method: 'POST', path: '/api/jobs/:id/retry', access: 'operator' },
+  { method: 'DELETE', path: '/api/jobs/:id', access: 'operator' },
+  { method: 'GET', path: '/api/resources/:kind', access: 'viewer' },
+  { method: 'POST', path: '/api/resources/:kind', access: 'admin' },
+  { method: 'GET', path: '/api/resources/:kind/:name', access: 'viewer' },
+  { method: 'PUT', path: '/api/resources/:kind/:name', access: 'admin' },
+  { method: 'DELETE', path: '/api/resources/:kind/:name', access: 'admin' },
+  { method: 'GET', path: '/api/resources/agents/:name/preview', access: 'viewer' },
+];
+
+/** Prefixes whose owners do their own authentication (login flow, HMAC-signed webhooks). */
+export const SELF_AUTHENTICATED_PREFIXES = ['/api/auth/', '/api/webhooks/'] as const;
+
+interface CompiledRule extends RouteRule {
+  re: RegExp;
+  specificity: number;
+}
+
+function compile(rule: RouteRule): CompiledRule {
+  const parts = rule.path.split('/').filter(Boolean);
+  const re = new RegExp(`^/${parts.map((p) => (p.startsWith(':') ? '[^/]+' : escapeRe(p))).join('/')}/?$`);
+  return { ...rule, re, specificity: parts.filter((p) => !p.startsWith(':')).length };
+}
+const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+/** The rule for a request: the most specific matching path wins (`/submit` over `/:id`). */
+export function accessFor(
+  rules: readonly RouteRule[],
+): (method: string, path: string) => RouteRule | undefined {
+  const compiled = rules.map(compile).sort((a, b) => b.specificity - a.specificity);
+  return (method, path) => {
+    const m = method === 'HEAD' ? 'GET' : method;
+    return compiled.find((r) => r.method === m && r.re.test(path));
+  };
+}
+
+/**
+ * Middleware for /api/*: public routes pass, protected ones run requireRole(role), and anything
+ * not in the table is refused. requireRole is called once per role, up front.
+ */
+export function routeGate(
+  requireRole: RequireRole,
+  rules: readonly RouteRule[] = ROUTE_ACCESS,
+): MiddlewareHandler {
+  const lookup = accessFor(rules);
+  const byRole = new Map(ROLES.map((r) => [r, requireRole(r)] as const));
+  return async function routeGateMiddleware(c, next) {
+    const path = c.req.path;
+    if (SELF_AUTHENTICATED_PREFIXES.some((p) => path.startsWith(p))) return next();
+    const rule = lookup(c.req.method, path);
+    if (!rule) {
+      // Unknown path or method: answer as the router would, without revealing more.
+      throw new ApiError('not_found', `no route for ${c.req.method} ${path}`);
+    }
+    if (rule.access === 'public') return next();
+    return byRole.get(rule.access)!(c, next);
+  };
+}

@@ -1,0 +1,68 @@
+// The unified API app: health, jobs, ingest and resources, plus the auth helper's routes, behind
+// one error envelope, request ids, access logs, metrics and the route→role gate. No runtime
+// imports: main.node.ts and main.deno.ts serve it.
+import { type Context, Hono } from 'hono';
+import { requestId } from 'hono/request-id';
+import { matchedRoutes } from 'hono/route';
+import { healthApp } from './health/app.ts';
+import { ingestApp } from './ingest/app.ts';
+import { jobsApp } from './jobs/app.ts';
+import type { EventStreamOptions } from './jobs/events.ts';
+import { errorHandler, notFoundHandler } from './lib/errors.ts';
+import { type RequireRole, routeGate } from './lib/roles.ts';
+import { createServices, type ServiceDeps, type Services } from './lib/services.ts';
+import { resourcesApp } from './resources/app.ts';
+
+export interface AppDeps extends ServiceDeps {
+  auth: { routes?: Hono; requireRole: RequireRole };
+  /** Tuning for the SSE stream (tests shorten the waits). */
+  eventStream?: EventStreamOptions;
+}
+
+export type App = Hono & { services: Services };
+
+/** The route pattern a request matched (bounded metric label), or "unmatched". */
+export function routeLabel(c: Context): string {
+  const handlers = matchedRoutes(c).filter((r) => r.method !== 'ALL');
+  return handlers.at(-1)?.path ?? 'unmatched';
+}
+
+export function createApp(deps: AppDeps): App {
+  const s = createServices(deps);
+  const app = new Hono();
+
+  app.use(
+    '*',
+    requestId({ headerName: 'X-Request-Id', limitLength: 128, generator: () => crypto.randomUUID() }),
+    async function observe(c, next) {
+      const started = performance.now();
+      await next();
+      const seconds = (performance.now() - started) / 1000;
+      const route = routeLabel(c);
+      s.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
+      c.header('X-Content-Type-Options', 'nosniff');
+      if (route === '/health' || route === '/ready' || route === '/metrics') return;
+      s.log.info('request', {
+        requestId: c.get('requestId'),
+        method: c.req.method,
+        route,
+        path: c.req.path,
+        status: c.res.status,
+        durationMs: Math.round(seconds * 1000),
+        ...(c.get('user') ? { user: c.get('user')!.sub } : {}),
+        ...(c.get('caller') ? { caller: c.get('caller')!.caller } : {}),
+      });
+    },
+  );
+  app.use('/api/*', routeGate(deps.auth.requireRole));
+
+  app.route('/', healthApp(s.metrics.registry));
+  if (deps.auth.routes) app.route('/api/auth', deps.auth.routes);
+  app.route('/api/jobs', jobsApp(s, { ...(deps.eventStream ? { events: deps.eventStream } : {}) }));
+  app.route('/api/events/ingest', ingestApp(s));
+  app.route('/api/resources', resourcesApp(s));
+
+  app.onError(errorHandler(s.log));
+  app.notFound(notFoundHandler);
+  return Object.assign(app, { services: s });
+}

@@ -1,0 +1,152 @@
+// POST /api/events/ingest — public; `Authorization: Bearer <job token>` minted by the controller
+// for one request. Everything is checked before anything is written: token (401), request match
+// (403), body (400/413), the completed event's payload (400); then the batch is appended to the
+// request's log (idempotent on seq; a gap or anything after the end is 409) and a summary is
+// queued for the request's status (coalesced by the status writer).
+import { Hono } from 'hono';
+import { completion, type ExecutorEvent, ingestBatch } from '../../api/v1alpha1/events.ts';
+import { isTerminal } from '../../api/v1alpha1/index.ts';
+import { ingestKey, verifyIngestToken } from '../../api/v1alpha1/ingest-token.ts';
+import { limitBody, validate } from '../lib/body.ts';
+import { ApiError, fieldIssues } from '../lib/errors.ts';
+import { EventLogError } from '../lib/event-store.ts';
+import { isKubeError } from '../lib/kube.ts';
+import { kubeToApiError } from '../lib/kube-errors.ts';
+import type { Services } from '../lib/services.ts';
+import type { StatusSummary } from './status-writer.ts';
+
+declare module 'hono' {
+  interface ContextVariableMap {
+    ingestClaims?: { namespace: string; request: string; uid: string };
+  }
+}
+
+/** Checks a batch beyond its schema: consecutive seqs, nothing after `completed`, a valid completion. */
+export function batchProblems(events: readonly ExecutorEvent[]): { path: string; message: string }[] {
+  const problems: { path: string; message: string }[] = [];
+  events.forEach((ev, i) => {
+    if (i > 0 && ev.seq !== events[i - 1]!.seq + 1) {
+      problems.push({ path: `events.${i}.seq`, message: 'seqs in a batch must be consecutive' });
+    }
+    if (ev.type === 'completed') {
+      if (i !== events.length - 1)
+        problems.push({ path: `events.${i}`, message: 'completed must be the last event' });
+      const parsed = completion.safeParse(ev.data ?? {});
+      if (!parsed.success) {
+        for (const issue of fieldIssues(parsed.error)) {
+          problems.push({
+            path: `events.${i}.data${issue.path ? `.${issue.path}` : ''}`,
+            message: issue.message,
+          });
+        }
+      }
+    }
+  });
+  return problems.slice(0, 50);
+}
+
+export function summarize(accepted: readonly ExecutorEvent[], lastSeq: number): StatusSummary {
+  const last = accepted[accepted.length - 1]!;
+  const summary: StatusSummary = {
+    eventCount: lastSeq,
+    lastEvent: {
+      seq: last.seq,
+      type: last.type,
+      time: last.time,
+      ...(last.message ? { message: last.message.slice(0, 1024) } : {}),
+    },
+  };
+  const done = accepted.find((e) => e.type === 'completed');
+  if (done) {
+    const c = completion.parse(done.data ?? {});
+    if (c.result) summary.result = c.result;
+    if (c.usage) summary.usage = c.usage;
+  }
+  return summary;
+}
+
+export function ingestApp(s: Services): Hono {
+  const key = ingestKey(s.config.ingestTokenSecret);
+  const app = new Hono();
+  app.post(
+    '/',
+    async function authenticateJobToken(c, next) {
+      const m = /^Bearer[ \t]+(\S{1,4096})[ \t]*$/i.exec(c.req.header('authorization') ?? '');
+      if (!m) {
+        throw new ApiError('unauthorized', 'a job token is required (Authorization: Bearer)', {
+          headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents-ingest"' },
+        });
+      }
+      try {
+        c.set('ingestClaims', await verifyIngestToken(key, m[1]!));
+      } catch {
+        throw new ApiError('unauthorized', 'the job token is not valid', {
+          headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents-ingest", error="invalid_token"' },
+        });
+      }
+      await next();
+    },
+    limitBody(s.config.ingestMaxBodyBytes),
+    validate('json', ingestBatch),
+    async (c) => {
+      const claims = c.get('ingestClaims')!;
+      const batch = c.req.valid('json');
+      if (claims.namespace !== s.kube.namespace || claims.request !== batch.request) {
+        s.metrics.ingestEvents.inc({ result: 'rejected' }, batch.events.length);
+        throw new ApiError('forbidden', 'the job token is for another request');
+      }
+      const problems = batchProblems(batch.events);
+      if (problems.length)
+        throw new ApiError('invalid_body', 'event batch is invalid', { details: problems });
+
+      // The request must exist and be the one the token was minted for (not a re-created namesake).
+      let facts = s.requestFacts.get(batch.request);
+      if (!facts || facts.uid !== claims.uid) {
+        try {
+          const obj = await s.kube.get('InferenceRequest', batch.request);
+          facts = {
+            uid: obj.metadata.uid ?? '',
+            phase: (obj.status as { phase?: string } | undefined)?.phase,
+          };
+        } catch (err) {
+          if (isKubeError(err, 404)) throw new ApiError('not_found', 'request not found');
+          throw kubeToApiError(err, 'request');
+        }
+        if (facts.uid !== claims.uid) throw new ApiError('forbidden', 'the job token is for another request');
+        s.requestFacts.set(batch.request, facts);
+        if (s.requestFacts.size > 10_000) s.requestFacts.delete(s.requestFacts.keys().next().value!);
+      }
+      const stopped = facts.phase === 'Cancelled' || facts.phase === 'TimedOut';
+
+      let res: Awaited<ReturnType<Services['events']['append']>>;
+      try {
+        if (stopped) {
+          // Replays of what the log already has are still fine; anything new is refused.
+          const st = await s.events.state(s.kube.namespace, batch.request);
+          if (batch.events.some((e) => e.seq > st.lastSeq)) {
+            throw new EventLogError(
+              'request_ended',
+              `the request has ended (${facts.phase})`,
+              st.lastSeq + 1,
+            );
+          }
+        }
+        res = await s.events.append(s.kube.namespace, batch.request, batch.events);
+      } catch (err) {
+        if (err instanceof EventLogError) {
+          s.metrics.ingestEvents.inc({ result: 'rejected' }, batch.events.length);
+          throw new ApiError(err.code, err.message, { details: { expectedSeq: err.expected } });
+        }
+        throw err;
+      }
+      if (res.accepted.length) {
+        s.statusWriter.update(batch.request, summarize(res.accepted, res.lastSeq));
+        s.metrics.ingestEvents.inc({ result: 'accepted' }, res.accepted.length);
+      }
+      if (res.duplicates) s.metrics.ingestEvents.inc({ result: 'duplicate' }, res.duplicates);
+      if (isTerminal(facts.phase) && res.ended) s.requestFacts.delete(batch.request);
+      return c.json({ accepted: res.accepted.length, duplicates: res.duplicates, lastSeq: res.lastSeq });
+    },
+  );
+  return app;
+}

@@ -1,0 +1,136 @@
+// POST /api/jobs/submit — public, API key. Creates one InferenceRequest; with an Idempotency-Key
+// the name is derived from (caller, key), so a retry finds the request it made the first time.
+import { Hono } from 'hono';
+import type { z } from 'zod';
+import { inferenceRequestSpec } from '../../api/v1alpha1/index.ts';
+import { nameFromKey } from '../../api/v1alpha1/names.ts';
+import { presentedKey, sha256, toHex } from '../lib/api-keys.ts';
+import { limitBody, validate } from '../lib/body.ts';
+import { ApiError } from '../lib/errors.ts';
+import { isKubeError, type KubeObject } from '../lib/kube.ts';
+import { kubeToApiError } from '../lib/kube-errors.ts';
+import type { Services } from '../lib/services.ts';
+import { jobLinks, requestLabels } from './shape.ts';
+
+export const submitBody = inferenceRequestSpec.pick({
+  agent: true,
+  model: true,
+  prompt: true,
+  repository: true,
+  attachments: true,
+  callback: true,
+  timeoutSeconds: true,
+  maxRetries: true,
+  priority: true,
+  labels: true,
+});
+export type SubmitBody = z.infer<typeof submitBody>;
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+export const ANNOTATION_BODY_HASH = 'labrats.work/submit-body-sha256';
+export const ANNOTATION_IDEMPOTENCY = 'labrats.work/idempotency-key-sha256';
+
+export function newRequestName(): string {
+  const rand = toHex(crypto.getRandomValues(new Uint8Array(5)));
+  return `ir-${Date.now().toString(36)}-${rand}`;
+}
+
+export function submitApp(s: Services): Hono {
+  const app = new Hono();
+  app.post(
+    '/',
+    async function authenticate(c, next) {
+      const key = presentedKey(c.req.raw.headers);
+      if (!key) {
+        throw new ApiError('unauthorized', 'an API key is required (Authorization: Bearer or X-API-Key)', {
+          headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents"' },
+        });
+      }
+      const caller = await s.apiKeys.verify(key);
+      if (!caller) {
+        throw new ApiError('unauthorized', 'the API key is not valid', {
+          headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents", error="invalid_token"' },
+        });
+      }
+      const limited = s.submitLimiter.take(caller.caller);
+      if (!limited.ok) {
+        throw new ApiError('rate_limited', 'too many submissions for this API key; slow down', {
+          headers: { 'Retry-After': String(limited.retryAfterSeconds) },
+          details: { retryAfterSeconds: limited.retryAfterSeconds },
+        });
+      }
+      c.set('caller', caller);
+      await next();
+    },
+    limitBody(s.config.maxBodyBytes),
+    validate('json', submitBody),
+    async (c) => {
+      const body = c.req.valid('json') as SubmitBody;
+      const caller = c.get('caller')!;
+      const idemKey = c.req.header('idempotency-key');
+      if (idemKey !== undefined && !IDEMPOTENCY_KEY.test(idemKey)) {
+        throw new ApiError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
+          details: [{ path: 'Idempotency-Key', message: 'invalid header' }],
+        });
+      }
+      const bodyHash = toHex(await sha256(JSON.stringify(body)));
+      const name = idemKey ? nameFromKey('ir', `${caller.caller}\u0000${idemKey}`) : newRequestName();
+      const spec = {
+        ...body,
+        caller: caller.caller,
+        ...(caller.apiKeyRef ? { apiKeyRef: { name: caller.apiKeyRef } } : {}),
+        source: { kind: 'api' as const },
+      };
+      const obj: KubeObject = {
+        apiVersion: 'labrats.work/v1alpha1',
+        kind: 'InferenceRequest',
+        metadata: {
+          name,
+          labels: requestLabels({ spec, caller: caller.caller }),
+          annotations: {
+            [ANNOTATION_BODY_HASH]: bodyHash,
+            ...(idemKey ? { [ANNOTATION_IDEMPOTENCY]: toHex(await sha256(idemKey)) } : {}),
+          },
+        },
+        spec,
+      };
+      const links = jobLinks(name);
+      try {
+        await s.kube.create('InferenceRequest', obj);
+      } catch (err) {
+        if (!(idemKey && isKubeError(err, 409))) throw kubeToApiError(err, 'request');
+        let existing: KubeObject;
+        try {
+          existing = await s.kube.get('InferenceRequest', name);
+        } catch (getErr) {
+          throw kubeToApiError(getErr, 'request');
+        }
+        if (existing.metadata.labels?.['labrats.work/caller'] !== caller.caller) {
+          throw new ApiError('conflict', 'Idempotency-Key collides with another request');
+        }
+        if (existing.metadata.annotations?.[ANNOTATION_BODY_HASH] !== bodyHash) {
+          throw new ApiError(
+            'idempotency_key_reused',
+            'Idempotency-Key was already used with a different body',
+          );
+        }
+        s.log.info('submit replayed', {
+          requestId: c.get('requestId'),
+          request: name,
+          caller: caller.caller,
+        });
+        const phase = (existing.status as { phase?: string } | undefined)?.phase ?? 'Pending';
+        return c.json({ id: name, namespace: s.kube.namespace, status: { phase }, links }, 200);
+      }
+      s.metrics.submissions.inc({ source: 'api' });
+      s.log.info('request submitted', {
+        requestId: c.get('requestId'),
+        request: name,
+        caller: caller.caller,
+      });
+      c.header('Location', links.self);
+      return c.json({ id: name, namespace: s.kube.namespace, status: { phase: 'Pending' }, links }, 202);
+    },
+  );
+  return app;
+}

@@ -1,0 +1,31 @@
+// Request-body helpers shared by the areas: a size limit answered with the 413 envelope, and
+// zod validation answered with the 400 envelope (field paths in details).
+import { zValidator } from '@hono/zod-validator';
+import type { MiddlewareHandler, ValidationTargets } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { z } from 'zod';
+import { ApiError, validationHook } from './errors.ts';
+
+export function limitBody(maxBytes: number): MiddlewareHandler {
+  return bodyLimit({
+    maxSize: maxBytes,
+    onError: () => {
+      throw new ApiError('payload_too_large', `request body is larger than ${maxBytes} bytes`, {
+        details: { maxBytes },
+      });
+    },
+  });
+}
+
+export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(
+  target: Target,
+  schema: T,
+) => zValidator(target, schema, validationHook);
+
+/** A Kubernetes object name from a path parameter, or a 404 (nothing by that name can exist). */
+export function objectNameParam(value: string | undefined, what: string): string {
+  if (!value || value.length > 253 || !/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(value)) {
+    throw new ApiError('not_found', `${what} not found`);
+  }
+  return value;
+}

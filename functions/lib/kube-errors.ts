@@ -1,0 +1,41 @@
+// apiserver errors → the API's error envelope.
+import { ApiError } from './errors.ts';
+import { isKubeError } from './kube.ts';
+
+/** Field paths from a 422's causes, e.g. `spec.priority` → "priority" relative to the body. */
+export function kubeToApiError(err: unknown, what = 'object'): ApiError {
+  if (!isKubeError(err)) {
+    return new ApiError('upstream_unavailable', 'the Kubernetes API could not be reached', {
+      cause: err,
+      headers: { 'Retry-After': '1' },
+    });
+  }
+  switch (err.status) {
+    case 400:
+      return new ApiError('bad_request', err.message, { cause: err });
+    case 404:
+      return new ApiError('not_found', `${what} not found`, { cause: err });
+    case 409:
+      return new ApiError('conflict', err.message, { cause: err });
+    case 422:
+      return new ApiError('invalid_body', `${what} is invalid`, {
+        cause: err,
+        details: err.causes.length
+          ? err.causes.map((c) => ({ path: c.field ?? '', message: c.message ?? 'invalid', code: c.reason }))
+          : [{ path: '', message: err.message }],
+      });
+    case 401:
+    case 403:
+      return new ApiError('upstream_error', 'the Kubernetes API refused the functions’ credentials', {
+        cause: err,
+      });
+    default:
+      if (err.status === 429 || err.status >= 500) {
+        return new ApiError('upstream_unavailable', 'the Kubernetes API is busy; try again', {
+          cause: err,
+          headers: { 'Retry-After': String(err.retryAfterSeconds ?? 1) },
+        });
+      }
+      return new ApiError('upstream_error', err.message, { cause: err });
+  }
+}

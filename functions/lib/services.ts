@@ -1,0 +1,79 @@
+// What the area apps share: configuration, the Kube, the event log, and the small in-process
+// services built from them. createServices fills in defaults; tests override what they need.
+import type { Config } from '../config.ts';
+import { createStatusWriter, type StatusWriter } from '../ingest/status-writer.ts';
+import { type ApiKeyStore, createApiKeyStore } from './api-keys.ts';
+import type { EventStore } from './event-store.ts';
+import type { Kube } from './kube.ts';
+import { createLogger, type Logger } from './log.ts';
+import { createMetrics, type Metrics } from './metrics.ts';
+import { createRateLimiter, type RateLimiter } from './rate-limit.ts';
+
+export interface Services {
+  config: Config;
+  kube: Kube;
+  events: EventStore;
+  log: Logger;
+  metrics: Metrics;
+  now: () => number;
+  apiKeys: ApiKeyStore;
+  submitLimiter: RateLimiter;
+  statusWriter: StatusWriter;
+  /** Ingest's per-request facts from the apiserver: uid and the last phase seen. */
+  requestFacts: Map<string, { uid: string; phase?: string }>;
+}
+
+export interface ServiceDeps {
+  config: Config;
+  kube: Kube;
+  events: EventStore;
+  log?: Logger;
+  metrics?: Metrics;
+  now?: () => number;
+  apiKeys?: ApiKeyStore;
+  submitLimiter?: RateLimiter;
+}
+
+export function createServices(deps: ServiceDeps): Services {
+  const log = deps.log ?? createLogger(deps.config.logLevel);
+  const metrics = deps.metrics ?? createMetrics();
+  const now = deps.now ?? Date.now;
+  const requestFacts = new Map<string, { uid: string; phase?: string }>();
+  return {
+    config: deps.config,
+    kube: deps.kube,
+    events: deps.events,
+    log,
+    metrics,
+    now,
+    requestFacts,
+    apiKeys:
+      deps.apiKeys ??
+      createApiKeyStore({
+        staticKeys: deps.config.staticApiKeys,
+        kube: deps.kube,
+        cacheSeconds: deps.config.apiKeyCacheSeconds,
+        now,
+        onError: (err) => log.warn('reading API-key Secrets failed', { error: String(err).slice(0, 300) }),
+      }),
+    submitLimiter:
+      deps.submitLimiter ??
+      createRateLimiter({
+        perMinute: deps.config.submitRatePerMinute,
+        burst: deps.config.submitRateBurst,
+        now,
+      }),
+    statusWriter: createStatusWriter({
+      kube: deps.kube,
+      intervalMs: deps.config.statusFlushIntervalMs,
+      log,
+      now,
+      onWritten: (request, obj) => {
+        const facts = requestFacts.get(request);
+        const phase = (obj.status as { phase?: string } | undefined)?.phase;
+        if (facts && phase) facts.phase = phase;
+      },
+      onResult: (result) => metrics.statusWrites.inc({ result }),
+    }),
+  };
+}
