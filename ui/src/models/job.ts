@@ -1,0 +1,157 @@
+// One request: its detail (polled while it runs), its composed instructions, its live event
+// timeline over Server-Sent Events, and the cancel / retry actions.
+import { signal } from '@preact/signals';
+import { type ApiError, api, enc } from '../lib/api.ts';
+import { loadable } from '../lib/load.ts';
+import type { Composed, JobDetail, JobEvent } from '../lib/types.ts';
+
+export const EVENT_TYPES = [
+  'started',
+  'message',
+  'tool_call',
+  'tool_result',
+  'usage',
+  'artifact',
+  'log',
+  'error',
+  'heartbeat',
+  'completed',
+] as const;
+export const TERMINAL = ['Succeeded', 'Failed', 'Cancelled', 'TimedOut'];
+/** The timeline keeps at most this many events in memory (the newest). */
+export const MAX_EVENTS = 5000;
+
+export type StreamState = 'connecting' | 'live' | 'reconnecting' | 'ended';
+
+interface Deps {
+  EventSource: typeof EventSource;
+  /** Delay before reconnecting by hand after the browser gave up, by attempt. */
+  backoff: (attempt: number) => number;
+}
+
+export function createJobModel(id: string, deps: Partial<Deps> = {}) {
+  const ES = deps.EventSource ?? globalThis.EventSource;
+  const backoff = deps.backoff ?? ((n: number) => Math.min(30_000, 1000 * 2 ** n));
+  const base = `/api/jobs/${enc(id)}`;
+  const job = loadable((s) => api.get<JobDetail>(base, s));
+  const prompt = loadable((s) => api.get<Composed>(`${base}/prompt`, s));
+  const events = signal<JobEvent[]>([]);
+  const dropped = signal(0);
+  const stream = signal<StreamState>('connecting');
+  const busy = signal<'cancel' | 'retry' | undefined>(undefined);
+  const actionError = signal<ApiError | undefined>(undefined);
+
+  let source: EventSource | undefined;
+  let lastSeq = 0;
+  let attempt = 0;
+  let retryTimer: ReturnType<typeof setTimeout> | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
+  let closed = false;
+
+  const refreshSoon = () => {
+    clearTimeout(refreshTimer);
+    refreshTimer = setTimeout(() => void job.load(), 300);
+  };
+
+  const onEvent = (e: MessageEvent<string>) => {
+    let ev: JobEvent;
+    try {
+      ev = JSON.parse(e.data) as JobEvent;
+    } catch {
+      return;
+    }
+    const seq = Number(ev.seq ?? e.lastEventId);
+    // After a reconnect the server resumes from Last-Event-ID; a replay from the start (a new
+    // EventSource) repeats what we have: skip it.
+    if (Number.isFinite(seq) && seq > 0) {
+      if (seq <= lastSeq) return;
+      lastSeq = seq;
+    }
+    attempt = 0;
+    if (ev.type === 'heartbeat') return;
+    const next = [...events.value, { ...ev, seq }];
+    if (next.length > MAX_EVENTS) {
+      dropped.value += next.length - MAX_EVENTS;
+      next.splice(0, next.length - MAX_EVENTS);
+    }
+    events.value = next;
+    if (ev.type === 'started' || ev.type === 'usage' || ev.type === 'completed' || ev.type === 'error')
+      refreshSoon();
+  };
+
+  function connect() {
+    if (closed) return;
+    stream.value = lastSeq ? 'reconnecting' : 'connecting';
+    const es = new ES(`${base}/events`);
+    source = es;
+    es.onopen = () => {
+      stream.value = 'live';
+    };
+    for (const t of EVENT_TYPES) es.addEventListener(t, onEvent as EventListener);
+    es.onmessage = onEvent;
+    es.addEventListener('end', () => {
+      es.close();
+      stream.value = 'ended';
+      refreshSoon();
+    });
+    es.onerror = () => {
+      if (stream.value === 'ended') return;
+      // CONNECTING: the browser reconnects by itself and sends Last-Event-ID.
+      // CLOSED: it gave up (an HTTP error, a non-SSE answer); try again by hand, with back-off.
+      stream.value = 'reconnecting';
+      if (es.readyState === 2) {
+        retryTimer = setTimeout(connect, backoff(attempt++));
+      }
+    };
+  }
+
+  return {
+    id,
+    job,
+    prompt,
+    events,
+    dropped,
+    stream,
+    busy,
+    actionError,
+    start() {
+      closed = false;
+      void job.load();
+      void prompt.load();
+      connect();
+    },
+    stop() {
+      closed = true;
+      clearTimeout(retryTimer);
+      clearTimeout(refreshTimer);
+      source?.close();
+    },
+    isTerminal: () => TERMINAL.includes(job.data.value?.status?.phase ?? ''),
+    async cancel() {
+      busy.value = 'cancel';
+      actionError.value = undefined;
+      try {
+        await api.post(`${base}/cancel`);
+        await job.load();
+      } catch (err) {
+        actionError.value = err as ApiError;
+      } finally {
+        busy.value = undefined;
+      }
+    },
+    /** Resolves to the id of the new request, or undefined when the API refused. */
+    async retry(): Promise<string | undefined> {
+      busy.value = 'retry';
+      actionError.value = undefined;
+      try {
+        return (await api.post<{ id: string }>(`${base}/retry`)).id;
+      } catch (err) {
+        actionError.value = err as ApiError;
+        return undefined;
+      } finally {
+        busy.value = undefined;
+      }
+    },
+  };
+}
+export type JobModel = ReturnType<typeof createJobModel>;
