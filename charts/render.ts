@@ -23,6 +23,7 @@ export interface K8sObject {
     labels?: Record<string, string>;
     annotations?: Record<string, string>;
   };
+  spec?: unknown;
   [key: string]: unknown;
 }
 
@@ -106,7 +107,8 @@ export function kustomizeBuild(dir: string): K8sObject[] {
 export function productionValues(chart: ChartName): Record<string, unknown> {
   const releases = kustomizeBuild('k8s/releases').filter((o) => o.kind === 'HelmRelease');
   const release = releases.find(
-    (r) => (r as { spec: { chart: { spec: { chart: string } } } }).spec.chart.spec.chart === `./charts/${chart}`,
+    (r) =>
+      (r as { spec: { chart: { spec: { chart: string } } } }).spec.chart.spec.chart === `./charts/${chart}`,
   );
   if (!release) throw new Error(`no HelmRelease in k8s/releases deploys ./charts/${chart}`);
   return ((release as { spec: { values?: Record<string, unknown> } }).spec.values ?? {}) as Record<
@@ -127,7 +129,8 @@ export function renderBase(chart: ChartName, release: string): string {
   const strip = (labels: Record<string, string> | undefined) => {
     if (!labels) return;
     delete labels['helm.sh/chart'];
-    if (labels['app.kubernetes.io/managed-by'] === 'Helm') labels['app.kubernetes.io/managed-by'] = 'kustomize';
+    if (labels['app.kubernetes.io/managed-by'] === 'Helm')
+      labels['app.kubernetes.io/managed-by'] = 'kustomize';
   };
   for (const o of objects) {
     delete o.metadata.namespace;
