@@ -31,47 +31,48 @@ const namespace = z
   .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, 'NAMESPACE must be a lowercase RFC 1123 label')
   .max(63);
 
-const envSchema = z
-  .object({
-    PORT: int('PORT', 3001, 1, 65535),
-    LOG_LEVEL: z
-      .string()
-      .optional()
-      .transform((v) => (v ?? 'info').toLowerCase())
-      .pipe(z.enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })),
-    APP_VERSION: str('dev'),
-    WORKSPACE_DIR: str('/workspace/jobs'),
-    NAMESPACE: z
-      .string()
-      .optional()
-      .transform((v) => (v?.trim() ? v.trim() : 'ai-agents'))
-      .pipe(namespace),
-    SUBMIT_API_KEYS: z.string().optional(),
-    INGEST_TOKEN_SECRET: z.string().optional(),
-    WEBHOOK_SOURCE_NAME: z.string().optional(),
-    SUBMIT_RATE_PER_MINUTE: int('SUBMIT_RATE_PER_MINUTE', 600, 1, 1_000_000),
-    SUBMIT_RATE_BURST: int('SUBMIT_RATE_BURST', 60, 1, 1_000_000),
-    MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
-    INGEST_MAX_BODY_BYTES: int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
-    STATUS_FLUSH_INTERVAL_MS: int('STATUS_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
-    API_KEY_CACHE_SECONDS: int('API_KEY_CACHE_SECONDS', 10, 0, 3600),
-  })
-  .superRefine((env, ctx) => {
-    const secret = env.INGEST_TOKEN_SECRET ?? '';
-    if (!env.WEBHOOK_SOURCE_NAME && new TextEncoder().encode(secret).byteLength < 32) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['INGEST_TOKEN_SECRET'],
-        message: secret
-          ? 'INGEST_TOKEN_SECRET must be at least 32 bytes'
-          : 'INGEST_TOKEN_SECRET is required (at least 32 bytes; the controller signs ingest tokens with it)',
-      });
-    }
-    for (const entry of splitKeys(env.SUBMIT_API_KEYS)) {
-      const problem = staticKeyProblem(entry);
-      if (problem) ctx.addIssue({ code: 'custom', path: ['SUBMIT_API_KEYS'], message: problem });
-    }
-  });
+const envSchema = z.object({
+  PORT: int('PORT', 3001, 1, 65535),
+  LOG_LEVEL: z
+    .string()
+    .optional()
+    .transform((v) => (v ?? 'info').toLowerCase())
+    .pipe(z.enum(LOG_LEVELS, { message: `LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}` })),
+  APP_VERSION: str('dev'),
+  WORKSPACE_DIR: str('/workspace/jobs'),
+  NAMESPACE: z
+    .string()
+    .optional()
+    .transform((v) => (v?.trim() ? v.trim() : 'ai-agents'))
+    .pipe(namespace),
+  SUBMIT_API_KEYS: z.string().optional(),
+  INGEST_TOKEN_SECRET: z.string().optional(),
+  WEBHOOK_SOURCE_NAME: z.string().optional(),
+  SUBMIT_RATE_PER_MINUTE: int('SUBMIT_RATE_PER_MINUTE', 600, 1, 1_000_000),
+  SUBMIT_RATE_BURST: int('SUBMIT_RATE_BURST', 60, 1, 1_000_000),
+  MAX_BODY_BYTES: int('MAX_BODY_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+  INGEST_MAX_BODY_BYTES: int('INGEST_MAX_BODY_BYTES', 4 * 1024 * 1024, 1024, 256 * 1024 * 1024),
+  STATUS_FLUSH_INTERVAL_MS: int('STATUS_FLUSH_INTERVAL_MS', 1000, 10, 60_000),
+  API_KEY_CACHE_SECONDS: int('API_KEY_CACHE_SECONDS', 10, 0, 3600),
+});
+
+/** Checks across variables, made even when others are already wrong so every problem is listed. */
+function crossProblems(env: Record<string, string | undefined>): string[] {
+  const problems: string[] = [];
+  const secret = env.INGEST_TOKEN_SECRET ?? '';
+  if (!env.WEBHOOK_SOURCE_NAME && new TextEncoder().encode(secret).byteLength < 32) {
+    problems.push(
+      secret
+        ? 'INGEST_TOKEN_SECRET must be at least 32 bytes'
+        : 'INGEST_TOKEN_SECRET is required (at least 32 bytes; the controller signs ingest tokens with it)',
+    );
+  }
+  for (const entry of splitKeys(env.SUBMIT_API_KEYS)) {
+    const problem = staticKeyProblem(entry);
+    if (problem) problems.push(problem);
+  }
+  return [...new Set(problems)];
+}
 
 export interface StaticApiKey {
   caller: string;
@@ -130,13 +131,17 @@ function staticKeyProblem(entry: string): string | undefined {
 /** Reads and validates the environment; throws ConfigError naming every bad variable. */
 export function loadConfig(env: Record<string, string | undefined>): Config {
   const parsed = envSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((i) =>
-        i.code === 'custom' || i.path.length === 0 ? i.message : `${i.path.join('.')}: ${i.message}`,
-      ),
-    );
-  }
+  const problems = [
+    ...(parsed.success
+      ? []
+      : parsed.error.issues.map((i) =>
+          i.code === 'custom' || i.path.length === 0 || i.message.includes(String(i.path[0]))
+            ? i.message
+            : `${i.path.join('.')}: ${i.message}`,
+        )),
+    ...crossProblems(env),
+  ];
+  if (!parsed.success || problems.length) throw new ConfigError(problems);
   const e = parsed.data;
   return {
     port: e.PORT,

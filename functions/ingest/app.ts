@@ -7,7 +7,7 @@ import { Hono } from 'hono';
 import { completion, type ExecutorEvent, ingestBatch } from '../../api/v1alpha1/events.ts';
 import { isTerminal } from '../../api/v1alpha1/index.ts';
 import { ingestKey, verifyIngestToken } from '../../api/v1alpha1/ingest-token.ts';
-import { limitBody, validate } from '../lib/body.ts';
+import { limitBody, requireJson, validate } from '../lib/body.ts';
 import { ApiError, fieldIssues } from '../lib/errors.ts';
 import { EventLogError } from '../lib/event-store.ts';
 import { isKubeError } from '../lib/kube.ts';
@@ -87,6 +87,7 @@ export function ingestApp(s: Services): Hono {
       await next();
     },
     limitBody(s.config.ingestMaxBodyBytes),
+    requireJson,
     validate('json', ingestBatch),
     async (c) => {
       const claims = c.get('ingestClaims')!;

@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { inferenceRequestSpec } from '../../api/v1alpha1/index.ts';
 import { nameFromKey } from '../../api/v1alpha1/names.ts';
 import { presentedKey, sha256, toHex } from '../lib/api-keys.ts';
-import { limitBody, validate } from '../lib/body.ts';
+import { limitBody, requireJson, validate } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
 import { isKubeError, type KubeObject } from '../lib/kube.ts';
 import { kubeToApiError } from '../lib/kube-errors.ts';
@@ -63,6 +63,7 @@ export function submitApp(s: Services): Hono {
       await next();
     },
     limitBody(s.config.maxBodyBytes),
+    requireJson,
     validate('json', submitBody),
     async (c) => {
       const body = c.req.valid('json') as SubmitBody;

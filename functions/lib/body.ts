@@ -17,6 +17,15 @@ export function limitBody(maxBytes: number): MiddlewareHandler {
   });
 }
 
+/** JSON bodies only: anything else is 415 before it is read. */
+export const requireJson: MiddlewareHandler = async function requireJson(c, next) {
+  const type = c.req.header('content-type') ?? '';
+  if (!/^application\/([a-z0-9.+-]+\+)?json\s*(;|$)/i.test(type)) {
+    throw new ApiError('unsupported_media_type', 'request body must be application/json');
+  }
+  await next();
+};
+
 export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(
   target: Target,
   schema: T,

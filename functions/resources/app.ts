@@ -16,7 +16,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { listAll } from '../jobs/read.ts';
 import { publicMetadata } from '../jobs/shape.ts';
-import { limitBody, objectNameParam } from '../lib/body.ts';
+import { limitBody, objectNameParam, requireJson } from '../lib/body.ts';
 import { ApiError, fieldIssues, invalidBody } from '../lib/errors.ts';
 import { isKubeError, type KubeObject } from '../lib/kube.ts';
 import { kubeToApiError } from '../lib/kube-errors.ts';
@@ -128,7 +128,7 @@ export function resourcesApp(s: Services): Hono {
     }
   });
 
-  app.post('/:kind', async (c) => {
+  app.post('/:kind', requireJson, async (c) => {
     const kind = kindOf(c.req.param('kind'));
     const body = await readBody(c, kind);
     const { resourceVersion: _rv, ...metadata } = body.metadata;
@@ -147,7 +147,7 @@ export function resourcesApp(s: Services): Hono {
     }
   });
 
-  app.put('/:kind/:name', async (c) => {
+  app.put('/:kind/:name', requireJson, async (c) => {
     const kind = kindOf(c.req.param('kind'));
     const name = objectNameParam(c.req.param('name'), kind);
     const body = await readBody(c, kind);

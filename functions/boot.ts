@@ -1,0 +1,46 @@
+// Builds the production app from the environment: config (fails with every problem listed), the
+// real Kube client (in-cluster ServiceAccount or KUBECONFIG), the file event log, and the real auth.
+// Runtime-neutral: main.node.ts and main.deno.ts pass the env and how to find the peer address.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Context } from 'hono';
+import { type App, createApp } from './app.ts';
+import { createAuth, loadAuthConfig } from './auth/index.ts';
+import { type Config, loadConfig } from './config.ts';
+import { createFileEventStore } from './lib/event-store.ts';
+import { createKubeClient } from './lib/kube-client.ts';
+import { createLogger, type Logger } from './lib/log.ts';
+
+export interface Booted {
+  app: App;
+  config: Config;
+  log: Logger;
+}
+
+export function boot(
+  env: Record<string, string | undefined>,
+  runtime: { getPeerAddress?: (c: Context) => string | undefined; kubeConfig?: KubeConfig } = {},
+): Booted {
+  const config = loadConfig(env);
+  const authConfig = loadAuthConfig(env);
+  const log = createLogger(config.logLevel, undefined, {
+    service: 'ai-agents-functions',
+    version: config.appVersion,
+  });
+  let kc = runtime.kubeConfig;
+  if (!kc) {
+    kc = new KubeConfig();
+    kc.loadFromDefault();
+  }
+  const auth = createAuth(authConfig, {
+    ...(runtime.getPeerAddress ? { getPeerAddress: runtime.getPeerAddress } : {}),
+    log,
+  });
+  const app = createApp({
+    config,
+    kube: createKubeClient(kc, config.namespace),
+    events: createFileEventStore(config.workspaceDir),
+    auth: { routes: auth.routes, requireRole: auth.requireRole },
+    log,
+  });
+  return { app, config, log };
+}
