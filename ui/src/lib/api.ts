@@ -41,7 +41,12 @@ export function loginUrl(returnTo = `${location.pathname}${location.search}`): s
   return `/api/auth/login?returnTo=${encodeURIComponent(returnTo)}`;
 }
 
-let unauthorized = (): void => location.assign(loginUrl());
+/** Leaves for the login page, which comes back to the current page afterwards. */
+export function redirectToLogin(): void {
+  location.assign(loginUrl());
+}
+
+let unauthorized = redirectToLogin;
 
 /** What happens on a 401 (default: go to the login page, coming back here afterwards). */
 export function onUnauthorized(fn: () => void): void {

@@ -85,7 +85,7 @@ export function Timeline({ model }: { model: JobModel }) {
           {state === 'ended' ? 'This request recorded no events.' : 'Waiting for events…'}
         </p>
       ) : (
-        <ol class="timeline" aria-live="polite">
+        <ol class="timeline" aria-live="polite" aria-label="Event timeline">
           {events.map((ev) => (
             <EventItem key={ev.seq} ev={ev} />
           ))}

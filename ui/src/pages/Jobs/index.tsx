@@ -1,4 +1,4 @@
-import { useEffect, useMemo } from 'preact/hooks';
+import { useEffect, useMemo, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import { PhaseBadge } from '../../components/Badge.tsx';
 import { Async } from '../../components/State.tsx';
@@ -21,6 +21,15 @@ export const sourceOf = (s: JobSummary['source']) => (typeof s === 'string' ? s 
 
 function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
   const { route } = useLocation();
+  const form = useRef<HTMLFormElement>(null);
+  // The fields are uncontrolled (polling re-renders must not undo what the user is typing); they
+  // take the applied filters whenever those change.
+  useEffect(() => {
+    const el = form.current;
+    if (!el) return;
+    for (const k of FILTERS) (el.elements.namedItem(k) as HTMLInputElement).value = filters[k] ?? '';
+    (el.elements.namedItem('limit') as HTMLSelectElement).value = String(limit);
+  }, [filters, limit]);
   const submit = (e: Event) => {
     e.preventDefault();
     const data = new FormData(e.currentTarget as HTMLFormElement);
@@ -31,13 +40,13 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
   const text = (name: 'agent' | 'model' | 'caller' | 'label', label: string, placeholder?: string) => (
     <label>
       {label}
-      <input name={name} defaultValue={filters[name] ?? ''} placeholder={placeholder} />
+      <input name={name} placeholder={placeholder} />
     </label>
   );
   const select = (name: 'phase' | 'source', label: string, options: string[]) => (
     <label>
       {label}
-      <select name={name} defaultValue={filters[name] ?? ''}>
+      <select name={name}>
         <option value="">any</option>
         {options.map((o) => (
           <option key={o}>{o}</option>
@@ -46,7 +55,7 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
     </label>
   );
   return (
-    <form class="filters" onSubmit={submit} aria-label="Filter jobs" key={JSON.stringify(filters) + limit}>
+    <form class="filters" onSubmit={submit} aria-label="Filter jobs" ref={form}>
       {select('phase', 'Phase', PHASES)}
       {text('agent', 'Agent')}
       {text('model', 'Model')}
@@ -55,7 +64,7 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
       {text('label', 'Label', 'key=value')}
       <label>
         Page size
-        <select name="limit" defaultValue={String(limit)}>
+        <select name="limit">
           {SIZES.map((s) => (
             <option key={s}>{s}</option>
           ))}

@@ -1,0 +1,122 @@
+// @vitest-environment happy-dom
+import { cleanup, fireEvent, render, screen } from '@testing-library/preact';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { App } from '../../app.tsx';
+import { envelope, FakeEventSource, fakeApi, signIn } from '../../test/fakes.ts';
+
+const agents = {
+  items: [
+    {
+      metadata: { name: 'developer' },
+      spec: { role: 'developer', model: 'sonnet', description: 'Writes code' },
+    },
+    { metadata: { name: 'reviewer' }, spec: { role: 'reviewer' } },
+  ],
+};
+const models = {
+  items: [
+    {
+      metadata: { name: 'sonnet' },
+      spec: { provider: 'anthropic', executor: 'claude', model: 'claude-sonnet' },
+    },
+  ],
+};
+
+beforeEach(() => {
+  vi.stubGlobal('EventSource', FakeEventSource);
+  history.replaceState(null, '', '/submit');
+});
+afterEach(() => {
+  cleanup();
+  vi.unstubAllGlobals();
+});
+
+const fill = (label: string, value: string) => {
+  const el = screen.getByLabelText(label) as HTMLInputElement;
+  // As in a browser, choosing an option fires both input and change.
+  fireEvent.input(el, { target: { value } });
+  if (el.tagName === 'SELECT') fireEvent.change(el);
+};
+
+describe('Submit page', () => {
+  it('fills the pickers from the API and opens the new request', async () => {
+    signIn('operator');
+    const { calls } = fakeApi({
+      'GET /api/resources/agents': agents,
+      'GET /api/resources/models': models,
+      'POST /api/jobs': { id: 'req-9' },
+      'GET /api/jobs/req-9': {
+        id: 'req-9',
+        metadata: { name: 'req-9' },
+        spec: { agent: 'developer', prompt: 'x' },
+      },
+      'GET /api/jobs/req-9/prompt': { text: '', hash: 'h', parts: [] },
+    });
+    render(<App />);
+    await screen.findByRole('option', { name: 'developer (developer)' });
+    screen.getByRole('option', { name: 'sonnet — anthropic/claude' });
+    fill('Agent', 'developer');
+    screen.getByRole('option', { name: 'Agent default (sonnet)' });
+    screen.getByText('Writes code');
+    fill('Prompt', 'Add a test');
+    fill('URL', 'https://git.example/org/repo.git');
+    fill('Labels', 'team=core');
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByRole('heading', { name: /req-9/ });
+    expect(location.pathname).toBe('/jobs/req-9');
+    expect(calls.find((c) => c.method === 'POST')!.body).toEqual({
+      agent: 'developer',
+      prompt: 'Add a test',
+      repository: { url: 'https://git.example/org/repo.git', pullRequest: false },
+      labels: { team: 'core' },
+    });
+  });
+
+  it('shows the API validation errors next to their fields', async () => {
+    signIn('operator');
+    fakeApi({
+      'GET /api/resources/agents': agents,
+      'GET /api/resources/models': models,
+      'POST /api/jobs': envelope(400, 'invalid_body', 'request body is invalid', [
+        { path: 'repository.url', message: 'must be a git URL' },
+        { path: 'timeoutSeconds', message: 'Too big: expected number to be <=604800' },
+      ]),
+    });
+    render(<App />);
+    await screen.findByRole('option', { name: 'developer (developer)' });
+    fill('Agent', 'developer');
+    fill('Prompt', 'x');
+    fill('URL', 'not a url');
+    fill('Timeout (seconds)', '9999999');
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByText('must be a git URL');
+    const url = screen.getByLabelText('URL');
+    expect(url.getAttribute('aria-invalid')).toBe('true');
+    expect(document.getElementById(url.getAttribute('aria-describedby')!)!.textContent).toBe(
+      'must be a git URL',
+    );
+    expect(screen.getByLabelText('Timeout (seconds)').getAttribute('aria-invalid')).toBe('true');
+    expect(location.pathname).toBe('/submit');
+  });
+
+  it('checks required fields before calling the API', async () => {
+    signIn('operator');
+    const { calls } = fakeApi({ 'GET /api/resources/agents': agents, 'GET /api/resources/models': models });
+    render(<App />);
+    await screen.findByRole('option', { name: 'developer (developer)' });
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByText('Choose an agent.');
+    screen.getByText('Write a prompt.');
+    expect(calls.some((c) => c.method === 'POST')).toBe(false);
+  });
+
+  it('tells a viewer why the form is disabled and hides the nav link', async () => {
+    signIn('viewer');
+    fakeApi({ 'GET /api/resources/agents': agents, 'GET /api/resources/models': models });
+    render(<App />);
+    const alert = await screen.findByRole('alert');
+    expect(alert.textContent).toContain('Requires the operator role; you are signed in as viewer.');
+    expect(screen.getByRole('button', { name: 'Submit' }).closest('fieldset')!.disabled).toBe(true);
+    expect(screen.queryByRole('link', { name: 'Submit' })).toBeNull();
+  });
+});
