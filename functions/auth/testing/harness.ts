@@ -46,13 +46,18 @@ export const TEST_ROUTES: readonly TestRoute[] = [
   { method: 'PUT', path: '/api/models/m1', role: 'admin' },
 ];
 
-/** Each test route behind requireRole(role), answering 200 when let through. */
-export function mountTestRoutes(app: Hono, auth: Auth): void {
+/** The auth routes, and each test route behind requireRole(role) answering 200 when let through. */
+export function testApp(auth: Auth): Hono {
+  const app = new Hono();
+  app.onError((err, c) => envelope(c, toApiError(err)));
+  app.route('/api/auth', auth.routes);
   for (const r of TEST_ROUTES) {
     app.on(r.method, r.path, auth.requireRole(r.role), (c) =>
       c.json({ ok: true, route: `${r.method} ${r.path}` }),
     );
   }
+  app.notFound((c) => c.text('page', 200));
+  return app;
 }
 
 export interface AppServer {
@@ -65,7 +70,7 @@ export interface AppServer {
 
 export async function startApp(
   env: (origin: string) => Env | Promise<Env>,
-  mount: (app: Hono, auth: Auth) => void = mountTestRoutes,
+  build: (auth: Auth) => Hono = testApp,
 ): Promise<AppServer> {
   let handler: (req: Request, env: unknown) => Response | Promise<Response> = () =>
     new Response('starting', { status: 503 });
@@ -91,11 +96,7 @@ export async function startApp(
     await close();
     throw err;
   }
-  const app = new Hono();
-  app.onError((err, c) => envelope(c, toApiError(err)));
-  app.route('/api/auth', auth.routes);
-  mount(app, auth);
-  app.notFound((c) => c.text('page', 200));
+  const app = build(auth);
   handler = (req, env) => app.fetch(req, env as object);
   return { origin, auth, skew, close };
 }
@@ -108,10 +109,7 @@ export interface Stack {
 }
 
 /** The app with OIDC login against a fresh provider on loopback. */
-export async function startStack(
-  extraEnv: Env = {},
-  mount: (app: Hono, auth: Auth) => void = mountTestRoutes,
-): Promise<Stack> {
+export async function startStack(extraEnv: Env = {}, build: (auth: Auth) => Hono = testApp): Promise<Stack> {
   let op: TestProvider | undefined;
   const app = await startApp(async (origin) => {
     op = await startTestProvider({
@@ -128,7 +126,7 @@ export async function startStack(
       ...ROLE_ENV,
       ...extraEnv,
     };
-  }, mount);
+  }, build);
   const provider = op!;
   return {
     app,
