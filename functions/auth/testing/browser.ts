@@ -27,8 +27,16 @@ export interface NavigateOptions {
   headers?: Record<string, string>;
 }
 
+/** Answers requests for some origins in-process (e.g. `app.request`); undefined: use the network. */
+export type Router = (url: URL, init: RequestInit) => Promise<Response> | undefined;
+
 export class Browser {
   readonly cookies: StoredCookie[] = [];
+  private readonly route: Router | undefined;
+
+  constructor(route?: Router) {
+    this.route = route;
+  }
 
   cookie(name: string, host?: string): StoredCookie | undefined {
     const now = Date.now();
@@ -110,7 +118,8 @@ export class Browser {
     const headers = new Headers(init.headers);
     const cookie = this.cookieHeader(url);
     if (cookie) headers.set('Cookie', cookie);
-    const res = await fetch(url, { ...init, headers, redirect: 'manual' });
+    const req: RequestInit = { ...init, headers, redirect: 'manual' };
+    const res = await (this.route?.(url, req) ?? fetch(url, req));
     this.remember(url, res);
     return res;
   }

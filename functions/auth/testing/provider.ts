@@ -5,13 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair } from 'jose';
 import Provider from 'oidc-provider';
-
-export interface TestAccount {
-  password: string;
-  name: string;
-  email: string;
-  groups: string[];
-}
+import type { TestAccount } from './fixtures.ts';
 
 export interface TestProvider {
   issuer: string;
