@@ -1,0 +1,228 @@
+// Signed result callbacks. On a terminal phase the result is POSTed to spec.callback.url with an
+// HMAC-SHA256 signature of the body (`X-AI-Agents-Signature-256: sha256=<hex>`, key from
+// callback.secretRef). Failures are retried with exponential back-off up to CALLBACK_MAX_ATTEMPTS;
+// each attempt is recorded in status.callback so a restarted controller carries on where it
+// stopped. Deliveries run beside the work queue, never in it, so a slow receiver holds up nothing.
+import { createHmac, timingSafeEqual } from 'node:crypto';
+import type { InferenceRequest, InferenceRequestStatus } from '../api/v1alpha1/index.ts';
+import { COND, setCondition } from './conditions.ts';
+import { isNotFound, type KubeClient, RESOURCES } from './kube.ts';
+import type { Logger } from './log.ts';
+import type { StatusWriter } from './status.ts';
+
+export const SIGNATURE_HEADER = 'x-ai-agents-signature-256';
+export const DELIVERY_HEADER = 'x-ai-agents-delivery';
+export const EVENT_HEADER = 'x-ai-agents-event';
+export const DEFAULT_SECRET_KEY = 'secret';
+
+export function sign(body: string, key: string | Uint8Array): string {
+  return `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
+}
+
+/** For receivers: constant-time check of the signature header against the raw body. */
+export function verifySignature(
+  body: string,
+  header: string | null | undefined,
+  key: string | Uint8Array,
+): boolean {
+  if (!header) return false;
+  const expected = Buffer.from(sign(body, key));
+  const given = Buffer.from(header);
+  return expected.length === given.length && timingSafeEqual(expected, given);
+}
+
+export function callbackBody(req: InferenceRequest): string {
+  const s = req.status ?? {};
+  return JSON.stringify({
+    apiVersion: req.apiVersion,
+    kind: 'InferenceRequestResult',
+    name: req.metadata.name,
+    namespace: req.metadata.namespace,
+    uid: req.metadata.uid,
+    phase: s.phase,
+    reason: s.reason,
+    message: s.message,
+    result: s.result,
+    usage: s.usage,
+    attempts: s.attempts,
+    startedAt: s.startedAt,
+    completedAt: s.completedAt,
+    labels: req.spec.labels,
+  });
+}
+
+export interface CallbackOptions {
+  client: KubeClient;
+  status: StatusWriter;
+  /** The request as currently cached (status writes must start from the latest). */
+  current: (key: string) => InferenceRequest | undefined;
+  maxAttempts: number;
+  backoffMs: number;
+  timeoutMs: number;
+  concurrency: number;
+  now: () => Date;
+  log: Logger;
+  onOutcome?: (outcome: 'delivered' | 'failed' | 'gave_up') => void;
+  fetch?: typeof globalThis.fetch;
+  sleep?: (ms: number) => Promise<void>;
+}
+
+export interface CallbackDispatcher {
+  /** Starts (once) the delivery for a terminal request that asks for one and still needs it. */
+  ensure(req: InferenceRequest): void;
+  readonly inFlight: number;
+  /** Waits for deliveries in progress (shutdown). */
+  drain(): Promise<void>;
+}
+
+export function needsCallback(req: InferenceRequest, maxAttempts: number): boolean {
+  const c = req.status?.callback;
+  return !!req.spec.callback && !c?.deliveredAt && !c?.gaveUp && (c?.attempts ?? 0) < maxAttempts + 1;
+}
+
+export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatcher {
+  const doFetch = opts.fetch ?? globalThis.fetch;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const running = new Map<string, Promise<void>>();
+  /** uids whose delivery ended (the cache may not show it yet) */
+  const finished = new Set<string>();
+  let active = 0;
+  const slots: (() => void)[] = [];
+  const acquire = async () => {
+    if (active < opts.concurrency) {
+      active++;
+      return;
+    }
+    await new Promise<void>((r) => slots.push(r));
+  };
+  const releaseSlot = () => {
+    const next = slots.shift();
+    if (next) next();
+    else active--;
+  };
+
+  async function signingKey(req: InferenceRequest): Promise<string | undefined> {
+    const ref = req.spec.callback?.secretRef;
+    if (!ref) return undefined;
+    const secret = await opts.client.get<{ data?: Record<string, string> }>(
+      RESOURCES.secrets,
+      req.metadata.namespace ?? 'default',
+      ref.name,
+    );
+    const b64 = secret.data?.[ref.key ?? DEFAULT_SECRET_KEY];
+    if (!b64) throw new Error(`key "${ref.key ?? DEFAULT_SECRET_KEY}" missing in Secret ${ref.name}`);
+    return Buffer.from(b64, 'base64').toString('utf8');
+  }
+
+  async function attempt(req: InferenceRequest): Promise<{ ok: boolean; status?: number; error?: string }> {
+    let key: string | undefined;
+    try {
+      key = await signingKey(req);
+    } catch (e) {
+      return {
+        ok: false,
+        error: isNotFound(e) ? 'signing Secret not found' : String((e as Error).message).slice(0, 300),
+      };
+    }
+    const body = callbackBody(req);
+    const headers: Record<string, string> = {
+      'content-type': 'application/json',
+      'user-agent': 'ai-agents-controller',
+      [EVENT_HEADER]: 'request.completed',
+      [DELIVERY_HEADER]: req.metadata.uid ?? req.metadata.name,
+    };
+    if (key !== undefined) headers[SIGNATURE_HEADER] = sign(body, key);
+    try {
+      const res = await doFetch(req.spec.callback!.url, {
+        method: 'POST',
+        headers,
+        body,
+        signal: AbortSignal.timeout(opts.timeoutMs),
+        redirect: 'manual',
+      });
+      await res.body?.cancel().catch(() => {});
+      return res.ok
+        ? { ok: true, status: res.status }
+        : { ok: false, status: res.status, error: `HTTP ${res.status}` };
+    } catch (e) {
+      const err = e as Error & { cause?: { code?: string } };
+      return { ok: false, error: (err.cause?.code ?? err.name ?? 'error').slice(0, 200) };
+    }
+  }
+
+  async function deliver(key: string) {
+    let tries = opts.current(key)?.status?.callback?.attempts ?? 0;
+    while (tries < opts.maxAttempts) {
+      if (tries > 0) await sleep(Math.min(opts.backoffMs * 2 ** (tries - 1), 3_600_000));
+      const req = opts.current(key);
+      if (!req || !needsCallback(req, opts.maxAttempts)) return;
+      await acquire();
+      let outcome: Awaited<ReturnType<typeof attempt>>;
+      try {
+        outcome = await attempt(req);
+      } finally {
+        releaseSlot();
+      }
+      tries++;
+      const gaveUp = !outcome.ok && tries >= opts.maxAttempts;
+      opts.onOutcome?.(outcome.ok ? 'delivered' : gaveUp ? 'gave_up' : 'failed');
+      const now = opts.now();
+      const mutate = (s: InferenceRequestStatus): InferenceRequestStatus => ({
+        ...s,
+        callback: {
+          attempts: tries,
+          ...(outcome.status !== undefined ? { lastStatus: outcome.status } : {}),
+          ...(outcome.ok ? { deliveredAt: now.toISOString() } : { lastError: outcome.error ?? 'failed' }),
+          ...(gaveUp ? { gaveUp: true } : {}),
+        },
+        ...(outcome.ok || gaveUp
+          ? {
+              conditions: setCondition(
+                s.conditions,
+                {
+                  type: COND.callbackDelivered,
+                  status: outcome.ok ? 'True' : 'False',
+                  reason: outcome.ok ? 'Delivered' : 'GaveUp',
+                  message: outcome.ok
+                    ? `delivered after ${tries} attempt(s)`
+                    : `gave up after ${tries} attempt(s): ${outcome.error ?? 'failed'}`,
+                },
+                now,
+              ),
+            }
+          : {}),
+      });
+      const latest = opts.current(key) ?? req;
+      await opts.status.update(latest, mutate);
+      opts.log.info('callback attempt', {
+        request: key,
+        attempt: tries,
+        ok: outcome.ok,
+        status: outcome.status,
+        error: outcome.error,
+      });
+      if (outcome.ok || gaveUp) {
+        finished.add(req.metadata.uid ?? key);
+        return;
+      }
+    }
+  }
+
+  return {
+    ensure(req) {
+      if (!needsCallback(req, opts.maxAttempts) || finished.has(req.metadata.uid ?? '')) return;
+      const key = `${req.metadata.namespace}/${req.metadata.name}`;
+      if (running.has(key)) return;
+      const p = deliver(key)
+        .catch((e) => opts.log.warn('callback delivery interrupted', { request: key, error: String(e) }))
+        .finally(() => running.delete(key));
+      running.set(key, p);
+    },
+    get inFlight() {
+      return running.size;
+    },
+    async drain() {
+      await Promise.all(running.values());
+    },
+  };
+}

@@ -1,0 +1,361 @@
+// The default executor runtime: one Kubernetes Job per request (plus its ConfigMap and
+// ingest-token Secret), observed through label-selected Job and Pod informers.
+import { LABELS } from '../api/v1alpha1/executor-contract.ts';
+import type { InferenceRequest } from '../api/v1alpha1/index.ts';
+import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
+import type { Config } from './config.ts';
+import { createInformer, type Informer, kubeSource } from './informer.ts';
+import {
+  buildConfigMap,
+  buildJob,
+  buildSecret,
+  childNames,
+  EXECUTOR_SELECTOR,
+  MODEL_LABEL,
+  tokenExpiry,
+} from './job-spec.ts';
+import {
+  controllerOf,
+  isAlreadyExists,
+  isNotFound,
+  type KubeClient,
+  type KubeObject,
+  RESOURCES,
+  type ResourcePath,
+} from './kube.ts';
+import type { Logger } from './log.ts';
+import type { Resolution } from './resolve.ts';
+import {
+  type ActiveRun,
+  type EnsureResult,
+  type ExecutorRuntime,
+  OwnershipConflict,
+  type RunObservation,
+} from './runtime.ts';
+
+interface JobCondition {
+  type: string;
+  status: string;
+  reason?: string;
+  message?: string;
+  lastTransitionTime?: string;
+}
+
+export interface Job extends KubeObject {
+  spec?: { activeDeadlineSeconds?: number; backoffLimit?: number };
+  status?: {
+    active?: number;
+    ready?: number;
+    failed?: number;
+    succeeded?: number;
+    startTime?: string;
+    completionTime?: string;
+    conditions?: JobCondition[];
+  };
+}
+
+export interface Pod extends KubeObject {
+  status?: { phase?: string; startTime?: string };
+}
+
+const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+
+export interface JobRuntimeOptions {
+  client: KubeClient;
+  config: Config;
+  now: () => Date;
+  log: Logger;
+  resyncMs?: number;
+  /** For tests: informer sources other than the apiserver. */
+  informers?: { jobs: Informer<Job>; pods: Informer<Pod> };
+}
+
+/** Phase facts from a Job and its pods. Pure, for unit tests. */
+export function observeJob(job: Job, pods: Iterable<Pod>): RunObservation {
+  const s = job.status ?? {};
+  const cond = (type: string) => s.conditions?.find((c) => c.type === type && c.status === 'True');
+  const attempts = Math.max(1, (s.failed ?? 0) + (s.succeeded ?? 0) + (s.active ?? 0));
+  const base = { name: job.metadata.name, attempts, ...(s.startTime ? { startedAt: s.startTime } : {}) };
+  const complete = cond('Complete');
+  if (complete) {
+    return {
+      ...base,
+      state: 'succeeded',
+      active: false,
+      finishedAt: s.completionTime ?? complete.lastTransitionTime,
+    };
+  }
+  const failed = cond('Failed');
+  if (failed) {
+    const finishedAt = failed.lastTransitionTime;
+    if (failed.reason === 'DeadlineExceeded') {
+      return {
+        ...base,
+        state: 'timedOut',
+        active: false,
+        reason: 'DeadlineExceeded',
+        message: `the executor ran longer than its ${job.spec?.activeDeadlineSeconds ?? '?'} s timeout`,
+        ...(finishedAt ? { finishedAt } : {}),
+      };
+    }
+    const reason =
+      failed.reason === 'PodFailurePolicy'
+        ? 'BadRequest'
+        : failed.reason === 'BackoffLimitExceeded'
+          ? 'ExecutorFailed'
+          : (failed.reason ?? 'JobFailed');
+    return {
+      ...base,
+      state: 'failed',
+      active: false,
+      reason,
+      message: (failed.message ?? `the executor Job failed (${failed.reason ?? 'unknown'})`).slice(0, 1024),
+      ...(finishedAt ? { finishedAt } : {}),
+    };
+  }
+  let running: Pod | undefined;
+  for (const p of pods) if (p.status?.phase === 'Running' && !p.metadata.deletionTimestamp) running = p;
+  if (running || (s.ready ?? 0) > 0) {
+    const startedAt = running?.status?.startTime ?? s.startTime;
+    return { ...base, state: 'running', active: true, ...(startedAt ? { startedAt } : {}) };
+  }
+  return { ...base, state: 'pending', active: true };
+}
+
+export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
+  jobs: Informer<Job>;
+  pods: Informer<Pod>;
+} {
+  const { client, config, log } = opts;
+  const ns = config.NAMESPACE;
+  const jobs =
+    opts.informers?.jobs ??
+    createInformer<Job>({
+      name: 'jobs',
+      source: kubeSource(client, RESOURCES.jobs, ns),
+      labelSelector: EXECUTOR_SELECTOR,
+      resyncMs: opts.resyncMs,
+      log,
+      transform: slimJob,
+    });
+  const pods =
+    opts.informers?.pods ??
+    createInformer<Pod>({
+      name: 'pods',
+      source: kubeSource(client, RESOURCES.pods, ns),
+      labelSelector: EXECUTOR_SELECTOR,
+      log,
+      transform: slimPod,
+    });
+  /** job key → pod keys */
+  const podsByJob = new Map<string, Set<string>>();
+  /** request uids whose Secret and ConfigMap are known to exist */
+  const childrenReady = new Set<string>();
+  const key = ingestKey(config.INGEST_TOKEN_SECRET);
+
+  const jobKeyOfPod = (p: Pod) => {
+    const jobName = p.metadata.labels?.[JOB_NAME_LABEL] ?? controllerOf(p)?.name;
+    return jobName ? `${p.metadata.namespace}/${jobName}` : undefined;
+  };
+  const requestKeyOfJob = (j: Job) => {
+    const owner = controllerOf(j);
+    if (owner?.kind === 'InferenceRequest') return `${j.metadata.namespace}/${owner.name}`;
+    const label = j.metadata.labels?.[LABELS.request];
+    return label ? `${j.metadata.namespace}/${label}` : undefined;
+  };
+
+  async function createOrAdopt(
+    resource: ResourcePath,
+    obj: KubeObject,
+    req: InferenceRequest,
+  ): Promise<boolean> {
+    const namespace = obj.metadata.namespace ?? 'default';
+    try {
+      await client.create(resource, namespace, obj);
+      return true;
+    } catch (e) {
+      if (!isAlreadyExists(e)) throw e;
+    }
+    const existing = await client.get(resource, namespace, obj.metadata.name);
+    const owner = controllerOf(existing);
+    if (owner?.uid === req.metadata.uid) return false;
+    if (!owner && existing.metadata.labels?.[LABELS.request] === obj.metadata.labels?.[LABELS.request]) {
+      await client.mergePatch(resource, namespace, obj.metadata.name, {
+        metadata: {
+          resourceVersion: existing.metadata.resourceVersion,
+          ownerReferences: obj.metadata.ownerReferences,
+        },
+      });
+      log.info('adopted orphan', { kind: obj.kind, name: obj.metadata.name });
+      return false;
+    }
+    throw new OwnershipConflict(
+      `${obj.kind} ${namespace}/${obj.metadata.name} exists and is not owned by this request (owner: ${owner ? `${owner.kind}/${owner.name}` : 'none'})`,
+    );
+  }
+
+  return {
+    kind: 'kubernetes-job',
+    jobs,
+    pods,
+    start(onChange) {
+      jobs.on((event, job) => {
+        const rk = requestKeyOfJob(job);
+        if (event === 'delete') podsByJob.delete(`${job.metadata.namespace}/${job.metadata.name}`);
+        if (rk) onChange(rk);
+      });
+      pods.on((event, pod) => {
+        const jk = jobKeyOfPod(pod);
+        if (!jk) return;
+        const pk = `${pod.metadata.namespace}/${pod.metadata.name}`;
+        let set = podsByJob.get(jk);
+        if (event === 'delete') set?.delete(pk);
+        else {
+          if (!set) {
+            set = new Set();
+            podsByJob.set(jk, set);
+          }
+          set.add(pk);
+        }
+        if (event === 'resync') return;
+        const job = jobs.get(jk);
+        const rk = job ? requestKeyOfJob(job) : undefined;
+        if (rk) onChange(rk);
+      });
+      jobs.start();
+      pods.start();
+    },
+    async waitForSync(signal) {
+      await Promise.all([jobs.waitForSync(signal), pods.waitForSync(signal)]);
+    },
+    hasSynced: () => jobs.hasSynced() && pods.hasSynced(),
+    async stop() {
+      await Promise.all([jobs.stop(), pods.stop()]);
+    },
+    observe(req) {
+      const ns = req.metadata.namespace ?? 'default';
+      const jk = `${ns}/${childNames(req.metadata.name).job}`;
+      const job = jobs.get(jk);
+      if (!job) return undefined;
+      const owner = controllerOf(job);
+      if (owner && owner.uid !== req.metadata.uid) return undefined; // a previous request of the same name
+      const podKeys = podsByJob.get(jk) ?? new Set<string>();
+      const list: Pod[] = [];
+      for (const pk of podKeys) {
+        const p = pods.get(pk);
+        if (p) list.push(p);
+      }
+      return observeJob(job, list);
+    },
+    async exists(req) {
+      try {
+        const job = await client.get<Job>(
+          RESOURCES.jobs,
+          req.metadata.namespace ?? 'default',
+          childNames(req.metadata.name).job,
+        );
+        return controllerOf(job)?.uid === req.metadata.uid;
+      } catch (e) {
+        if (isNotFound(e)) return false;
+        throw e;
+      }
+    },
+    async ensure(req, resolution: Resolution): Promise<EnsureResult> {
+      const names = childNames(req.metadata.name);
+      const ns = req.metadata.namespace ?? 'default';
+      const uid = req.metadata.uid ?? '';
+      const cached = jobs.get(`${ns}/${names.job}`);
+      if (cached && controllerOf(cached)?.uid === uid && childrenReady.has(uid))
+        return { name: names.job, created: false };
+      const needSecret = !childrenReady.has(uid);
+      const token = needSecret
+        ? await mintIngestToken(
+            key,
+            { namespace: ns, request: req.metadata.name, uid },
+            tokenExpiry(opts.now(), resolution.timeoutSeconds),
+          )
+        : '';
+      const [, , created] = await Promise.all([
+        needSecret ? createOrAdopt(RESOURCES.secrets, buildSecret(req, resolution, token), req) : false,
+        needSecret ? createOrAdopt(RESOURCES.configmaps, buildConfigMap(req, resolution), req) : false,
+        cached && controllerOf(cached)?.uid === uid
+          ? Promise.resolve(false)
+          : createOrAdopt(RESOURCES.jobs, buildJob(req, resolution, config), req),
+      ]);
+      childrenReady.add(uid);
+      return { name: names.job, created };
+    },
+    async delete(req) {
+      const ns = req.metadata.namespace ?? 'default';
+      const names = childNames(req.metadata.name);
+      try {
+        await client.delete(RESOURCES.jobs, ns, names.job, 'Background');
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+    },
+    async cleanup(req) {
+      const ns = req.metadata.namespace ?? 'default';
+      const names = childNames(req.metadata.name);
+      try {
+        await client.delete(RESOURCES.secrets, ns, names.secret);
+      } catch (e) {
+        if (!isNotFound(e)) throw e;
+      }
+      childrenReady.delete(req.metadata.uid ?? '');
+    },
+    *activeRuns(): Iterable<ActiveRun> {
+      for (const job of jobs.list()) {
+        const jk = `${job.metadata.namespace}/${job.metadata.name}`;
+        const podList: Pod[] = [];
+        for (const pk of podsByJob.get(jk) ?? []) {
+          const p = pods.get(pk);
+          if (p) podList.push(p);
+        }
+        if (!observeJob(job, podList).active) continue;
+        const rk = requestKeyOfJob(job);
+        if (!rk) continue;
+        yield {
+          requestKey: rk,
+          caller: job.metadata.labels?.[LABELS.caller] ?? 'anonymous',
+          model: job.metadata.labels?.[MODEL_LABEL] ?? '',
+        };
+      }
+    },
+  };
+}
+
+/** Keep only what observation needs: a cached Job is a few hundred bytes. */
+function slimJob(o: KubeObject): Job {
+  const j = o as Job;
+  return {
+    apiVersion: j.apiVersion,
+    kind: j.kind,
+    metadata: {
+      name: j.metadata.name,
+      namespace: j.metadata.namespace,
+      uid: j.metadata.uid,
+      resourceVersion: j.metadata.resourceVersion,
+      labels: j.metadata.labels,
+      ownerReferences: j.metadata.ownerReferences,
+      ...(j.metadata.deletionTimestamp ? { deletionTimestamp: j.metadata.deletionTimestamp } : {}),
+    },
+    spec: { activeDeadlineSeconds: j.spec?.activeDeadlineSeconds, backoffLimit: j.spec?.backoffLimit },
+    status: j.status,
+  };
+}
+
+function slimPod(o: KubeObject): Pod {
+  const p = o as Pod;
+  return {
+    metadata: {
+      name: p.metadata.name,
+      namespace: p.metadata.namespace,
+      resourceVersion: p.metadata.resourceVersion,
+      labels: p.metadata.labels,
+      ownerReferences: p.metadata.ownerReferences,
+      ...(p.metadata.deletionTimestamp ? { deletionTimestamp: p.metadata.deletionTimestamp } : {}),
+    },
+    status: { phase: p.status?.phase, startTime: p.status?.startTime },
+  };
+}

@@ -1,0 +1,361 @@
+// Pure builders for an executor run's children: the request ConfigMap, the ingest-token Secret
+// and the Job. Names are deterministic (≤ 63 characters), every child carries a controller
+// ownerReference to the request and our labels.
+import { createHash } from 'node:crypto';
+import {
+  EXECUTOR_CONFIG_DIR,
+  EXECUTOR_ENV,
+  EXIT_BAD_REQUEST,
+  type ExecutorRequest,
+  INSTRUCTIONS_FILE,
+  LABELS,
+  MANAGED_BY,
+  MODELS_MOUNT,
+  REQUEST_FILE,
+  UPLOADS_MOUNT,
+  WORKSPACE_MOUNT,
+} from '../api/v1alpha1/executor-contract.ts';
+import { API_VERSION, type InferenceRequest } from '../api/v1alpha1/index.ts';
+import { childName } from '../api/v1alpha1/names.ts';
+import { type Config, executorImage } from './config.ts';
+import type { KubeObject, OwnerReference } from './kube.ts';
+import type { Resolution } from './resolve.ts';
+
+export const EXECUTOR_CONTAINER = 'executor';
+export const MODEL_INIT_CONTAINER = 'fetch-model';
+export const TOKEN_KEY = 'token';
+export const MODEL_LABEL = 'labrats.work/model';
+export const COMPONENT_EXECUTOR = 'executor';
+/** Selects everything the controller creates for executor runs. */
+export const EXECUTOR_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.component}=${COMPONENT_EXECUTOR}`;
+
+export interface ChildNames {
+  job: string;
+  configMap: string;
+  secret: string;
+}
+
+export function childNames(requestName: string): ChildNames {
+  return {
+    job: childName(requestName, 'run'),
+    configMap: childName(requestName, 'request'),
+    secret: childName(requestName, 'ingest'),
+  };
+}
+
+/** A label value for arbitrary text (≤ 63, valid characters; hashed when it would not fit). */
+export function labelValue(s: string): string {
+  if (/^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/.test(s) && s.length <= 63) return s;
+  const h = createHash('sha256').update(s).digest('hex').slice(0, 10);
+  const clean = s
+    .replace(/[^A-Za-z0-9_.-]/g, '-')
+    .slice(0, 50)
+    .replace(/^[^A-Za-z0-9]+|[^A-Za-z0-9]+$/g, '');
+  return clean ? `${clean}-${h}` : h;
+}
+
+export function ownerRef(req: InferenceRequest): OwnerReference {
+  return {
+    apiVersion: API_VERSION,
+    kind: 'InferenceRequest',
+    name: req.metadata.name,
+    uid: req.metadata.uid ?? '',
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+export function ourLabels(req: InferenceRequest, r: Resolution): Record<string, string> {
+  return {
+    [LABELS.managedBy]: MANAGED_BY,
+    [LABELS.partOf]: 'ai-agents',
+    [LABELS.component]: COMPONENT_EXECUTOR,
+    [LABELS.request]: labelValue(req.metadata.name),
+    [LABELS.caller]: labelValue(callerOf(req)),
+    [MODEL_LABEL]: labelValue(r.model.metadata.name),
+  };
+}
+
+export function callerOf(req: InferenceRequest): string {
+  return (
+    req.spec.caller ??
+    req.spec.apiKeyRef?.name ??
+    req.spec.source?.name ??
+    req.spec.source?.kind ??
+    'anonymous'
+  );
+}
+
+const LABEL_KEY =
+  /^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\/)?[A-Za-z0-9]([-A-Za-z0-9_.]{0,61}[A-Za-z0-9])?$/;
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]{0,61})?[A-Za-z0-9])?$/;
+
+/** The request's own labels that are valid pod labels and do not touch ours. */
+export function userPodLabels(labels: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    if (!LABEL_KEY.test(k) || !LABEL_VALUE.test(v)) continue;
+    if (
+      k.startsWith('app.kubernetes.io/') ||
+      k.startsWith('labrats.work/') ||
+      k.includes('kubernetes.io/job')
+    )
+      continue;
+    if (k === 'job-name' || k === 'controller-uid') continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+export function executorRequest(req: InferenceRequest, r: Resolution): ExecutorRequest {
+  const { agent, model } = r;
+  const provider = r.config?.spec.providers?.[model.spec.provider];
+  return {
+    apiVersion: API_VERSION,
+    name: req.metadata.name,
+    namespace: req.metadata.namespace ?? 'default',
+    uid: req.metadata.uid ?? '',
+    executor: model.spec.executor,
+    prompt: req.spec.prompt,
+    promptHash: r.prompt.hash,
+    agent: {
+      name: agent.metadata.name,
+      role: agent.spec.role,
+      ...(agent.spec.maxTurns !== undefined ? { maxTurns: agent.spec.maxTurns } : {}),
+      ...(agent.spec.allowedTools ? { allowedTools: agent.spec.allowedTools } : {}),
+      ...(agent.spec.disallowedTools ? { disallowedTools: agent.spec.disallowedTools } : {}),
+      ...(agent.spec.permissionMode ? { permissionMode: agent.spec.permissionMode } : {}),
+      ...(agent.spec.sandbox ? { sandbox: agent.spec.sandbox } : {}),
+      repositoryAccess: agent.spec.repositoryAccess ?? 'read',
+    },
+    model: {
+      name: model.metadata.name,
+      provider: model.spec.provider,
+      model: model.spec.model,
+      ...(r.baseUrl ? { baseUrl: r.baseUrl } : {}),
+      ...(r.modelDownload ? { modelFile: r.modelDownload.file } : {}),
+      ...(model.spec.contextSize ? { contextSize: model.spec.contextSize } : {}),
+      ...(provider?.defaults?.maxTokens ? { maxTokens: provider.defaults.maxTokens } : {}),
+      ...(provider?.defaults?.temperature !== undefined
+        ? { temperature: provider.defaults.temperature }
+        : {}),
+      ...(model.spec.pricing
+        ? {
+            pricing: {
+              inputPerMillionTokensUsd: model.spec.pricing.inputPerMillionTokensUsd ?? 0,
+              outputPerMillionTokensUsd: model.spec.pricing.outputPerMillionTokensUsd ?? 0,
+            },
+          }
+        : {}),
+    },
+    ...(req.spec.repository
+      ? {
+          repository: {
+            url: req.spec.repository.url,
+            ...(req.spec.repository.ref ? { ref: req.spec.repository.ref } : {}),
+            ...(req.spec.repository.branch ? { branch: req.spec.repository.branch } : {}),
+            pullRequest: req.spec.repository.pullRequest ?? false,
+          },
+        }
+      : {}),
+    ...(req.spec.attachments?.length ? { attachments: req.spec.attachments } : {}),
+    timeoutSeconds: r.timeoutSeconds,
+    ...(req.spec.labels ? { labels: req.spec.labels } : {}),
+  };
+}
+
+export function buildConfigMap(req: InferenceRequest, r: Resolution): KubeObject {
+  const names = childNames(req.metadata.name);
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: names.configMap,
+      namespace: req.metadata.namespace,
+      labels: ourLabels(req, r),
+      ownerReferences: [ownerRef(req)],
+    },
+    data: {
+      [REQUEST_FILE]: JSON.stringify(executorRequest(req, r), null, 2),
+      [INSTRUCTIONS_FILE]: r.prompt.text,
+    },
+  };
+}
+
+export function buildSecret(req: InferenceRequest, r: Resolution, token: string): KubeObject {
+  const names = childNames(req.metadata.name);
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    type: 'Opaque',
+    metadata: {
+      name: names.secret,
+      namespace: req.metadata.namespace,
+      labels: ourLabels(req, r),
+      ownerReferences: [ownerRef(req)],
+    },
+    stringData: { [TOKEN_KEY]: token },
+  };
+}
+
+/** Where the Job's deadline puts the end of the run (the ingest token expires then, plus slack). */
+export function tokenExpiry(now: Date, timeoutSeconds: number): Date {
+  return new Date(now.getTime() + (timeoutSeconds + 600) * 1000);
+}
+
+export function buildJob(req: InferenceRequest, r: Resolution, config: Config): KubeObject {
+  const names = childNames(req.metadata.name);
+  const labels = ourLabels(req, r);
+  const podLabels = { ...userPodLabels(req.spec.labels), ...labels };
+  const workspaceSubPath = [config.WORKSPACE_SUBPATH_PREFIX, req.metadata.name].filter(Boolean).join('/');
+  const workspace = config.WORKSPACE_PVC_NAME
+    ? { name: 'workspace', persistentVolumeClaim: { claimName: config.WORKSPACE_PVC_NAME } }
+    : { name: 'workspace', emptyDir: {} };
+  const volumes: unknown[] = [
+    { name: 'config', configMap: { name: names.configMap } },
+    workspace,
+    config.MODELS_PVC_NAME
+      ? { name: 'models', persistentVolumeClaim: { claimName: config.MODELS_PVC_NAME } }
+      : { name: 'models', emptyDir: {} },
+    { name: 'tmp', emptyDir: {} },
+  ];
+  const mounts: unknown[] = [
+    { name: 'config', mountPath: EXECUTOR_CONFIG_DIR, readOnly: true },
+    {
+      name: 'workspace',
+      mountPath: WORKSPACE_MOUNT,
+      ...(config.WORKSPACE_PVC_NAME ? { subPath: workspaceSubPath } : {}),
+    },
+    { name: 'models', mountPath: MODELS_MOUNT },
+    { name: 'tmp', mountPath: '/tmp' },
+  ];
+  if (config.UPLOADS_PVC_NAME) {
+    volumes.push({
+      name: 'uploads',
+      persistentVolumeClaim: { claimName: config.UPLOADS_PVC_NAME, readOnly: true },
+    });
+    mounts.push({
+      name: 'uploads',
+      mountPath: UPLOADS_MOUNT,
+      readOnly: true,
+      ...(config.UPLOADS_SUBPATH ? { subPath: config.UPLOADS_SUBPATH } : {}),
+    });
+  }
+  const credentials = r.model.spec.executor === 'claude' ? r.model.spec.credentialsRef : undefined;
+  if (credentials) {
+    volumes.push({
+      name: 'credentials',
+      secret: {
+        secretName: credentials.name,
+        ...(credentials.key ? { items: [{ key: credentials.key, path: credentials.key }] } : {}),
+      },
+    });
+    mounts.push({ name: 'credentials', mountPath: CREDENTIALS_DIR, readOnly: true });
+  }
+  const containerSecurity = {
+    runAsNonRoot: true,
+    runAsUser: 1001,
+    runAsGroup: 1001,
+    allowPrivilegeEscalation: false,
+    privileged: false,
+    capabilities: { drop: ['ALL'] },
+    seccompProfile: { type: 'RuntimeDefault' },
+  };
+  const env = [
+    ...(r.model.spec.env ?? []).filter((e) => !e.name.startsWith('AI_AGENTS_')),
+    { name: EXECUTOR_ENV.ingestUrl, value: config.INGEST_URL },
+    { name: EXECUTOR_ENV.ingestToken, valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
+    { name: EXECUTOR_ENV.request, value: req.metadata.name },
+    { name: EXECUTOR_ENV.namespace, value: req.metadata.namespace ?? 'default' },
+    { name: EXECUTOR_ENV.configDir, value: EXECUTOR_CONFIG_DIR },
+    { name: EXECUTOR_ENV.workspace, value: WORKSPACE_MOUNT },
+    { name: EXECUTOR_ENV.executor, value: r.executor },
+    ...(credentials ? [{ name: CREDENTIALS_ENV, value: CREDENTIALS_DIR }] : []),
+    { name: 'HOME', value: '/tmp' },
+  ];
+  const initContainers = r.modelDownload
+    ? [
+        {
+          name: MODEL_INIT_CONTAINER,
+          image: config.MODEL_DOWNLOAD_IMAGE,
+          command: ['sh', '-c', MODEL_FETCH_SCRIPT],
+          env: [
+            { name: 'MODEL_URL', value: r.modelDownload.url },
+            { name: 'MODEL_FILE', value: `${MODELS_MOUNT}/${r.modelDownload.file}` },
+            { name: 'MODEL_SHA256', value: r.modelDownload.sha256 ?? '' },
+          ],
+          volumeMounts: [{ name: 'models', mountPath: MODELS_MOUNT }],
+          securityContext: containerSecurity,
+          resources: { requests: { cpu: '50m', memory: '64Mi' }, limits: { memory: '256Mi' } },
+        },
+      ]
+    : [];
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      name: names.job,
+      namespace: req.metadata.namespace,
+      labels,
+      annotations: { 'labrats.work/prompt-hash': r.prompt.hash },
+      ownerReferences: [ownerRef(req)],
+    },
+    spec: {
+      backoffLimit: req.spec.maxRetries ?? 0,
+      activeDeadlineSeconds: r.timeoutSeconds,
+      ttlSecondsAfterFinished: config.JOB_TTL_SECONDS,
+      podFailurePolicy: {
+        rules: [
+          {
+            action: 'FailJob',
+            onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_BAD_REQUEST] },
+          },
+          { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
+        ],
+      },
+      template: {
+        metadata: { labels: podLabels },
+        spec: {
+          restartPolicy: 'Never',
+          ...(config.EXECUTOR_SERVICE_ACCOUNT
+            ? { serviceAccountName: config.EXECUTOR_SERVICE_ACCOUNT }
+            : { automountServiceAccountToken: false }),
+          enableServiceLinks: false,
+          securityContext: {
+            runAsNonRoot: true,
+            runAsUser: 1001,
+            runAsGroup: 1001,
+            fsGroup: 1001,
+            seccompProfile: { type: 'RuntimeDefault' },
+          },
+          ...(initContainers.length ? { initContainers } : {}),
+          containers: [
+            {
+              name: EXECUTOR_CONTAINER,
+              image: r.model.spec.image ?? executorImage(config.EXECUTOR_IMAGE, r.executor),
+              env,
+              volumeMounts: mounts,
+              ...(r.model.spec.resources ? { resources: r.model.spec.resources } : {}),
+              securityContext: containerSecurity,
+            },
+          ],
+          volumes,
+        },
+      },
+    },
+  };
+}
+
+/** Where a claude model's credentials Secret is mounted, and the variable that says so. */
+export const CREDENTIALS_DIR = `${EXECUTOR_CONFIG_DIR}/credentials`;
+export const CREDENTIALS_ENV = 'AI_AGENTS_CREDENTIALS_DIR';
+
+/** Downloads the model only when absent; verifies the checksum when one is given. */
+export const MODEL_FETCH_SCRIPT = [
+  'set -eu',
+  'if [ -s "$MODEL_FILE" ]; then echo "model present: $MODEL_FILE"; exit 0; fi',
+  'tmp="$MODEL_FILE.part.$$"',
+  'curl -fsSL --retry 3 -o "$tmp" "$MODEL_URL"',
+  'if [ -n "$MODEL_SHA256" ]; then echo "$MODEL_SHA256  $tmp" | sha256sum -c -; fi',
+  'mv "$tmp" "$MODEL_FILE"',
+].join('\n');

@@ -1,0 +1,106 @@
+// Prometheus metrics (prom-client). Labels are bounded: phases, outcomes, informer names.
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { PHASES } from '../api/v1alpha1/index.ts';
+
+export interface ControllerMetrics {
+  registry: Registry;
+  reconcileDuration: Histogram<'outcome'>;
+  jobsCreated: Counter;
+  admissionWait: Histogram;
+  callbacks: Counter<'outcome'>;
+  statusConflicts: Counter;
+  isLeader: Gauge;
+}
+
+export interface MetricSources {
+  queueDepth: () => number;
+  requestsByPhase: () => Map<string, number>;
+  running: () => number;
+  waiting: () => number;
+  informerRestarts: () => Map<string, number>;
+}
+
+export function createMetrics(sources: MetricSources, { defaults = true } = {}): ControllerMetrics {
+  const registry = new Registry();
+  if (defaults) collectDefaultMetrics({ register: registry, prefix: 'ai_agents_controller_' });
+  new Gauge({
+    name: 'ai_agents_controller_queue_depth',
+    help: 'Keys waiting in the work queue',
+    registers: [registry],
+    collect() {
+      this.set(sources.queueDepth());
+    },
+  });
+  new Gauge({
+    name: 'ai_agents_requests',
+    help: 'InferenceRequests in the cache by phase',
+    labelNames: ['phase'],
+    registers: [registry],
+    collect() {
+      const counts = sources.requestsByPhase();
+      for (const p of PHASES) this.set({ phase: p }, counts.get(p) ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'ai_agents_controller_runs_active',
+    help: 'Executor runs holding an admission slot',
+    registers: [registry],
+    collect() {
+      this.set(sources.running());
+    },
+  });
+  new Gauge({
+    name: 'ai_agents_controller_runs_waiting',
+    help: 'Requests waiting for an admission slot',
+    registers: [registry],
+    collect() {
+      this.set(sources.waiting());
+    },
+  });
+  new Gauge({
+    name: 'ai_agents_controller_informer_errors',
+    help: 'List/watch errors per informer since start',
+    labelNames: ['informer'],
+    registers: [registry],
+    collect() {
+      for (const [name, n] of sources.informerRestarts()) this.set({ informer: name }, n);
+    },
+  });
+  return {
+    registry,
+    reconcileDuration: new Histogram({
+      name: 'ai_agents_controller_reconcile_duration_seconds',
+      help: 'Time to reconcile one request',
+      labelNames: ['outcome'],
+      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+      registers: [registry],
+    }),
+    jobsCreated: new Counter({
+      name: 'ai_agents_controller_jobs_created_total',
+      help: 'Executor Jobs created',
+      registers: [registry],
+    }),
+    admissionWait: new Histogram({
+      name: 'ai_agents_controller_admission_wait_seconds',
+      help: 'From request creation to admission',
+      buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
+      registers: [registry],
+    }),
+    callbacks: new Counter({
+      name: 'ai_agents_controller_callbacks_total',
+      help: 'Callback delivery attempts by outcome',
+      labelNames: ['outcome'],
+      registers: [registry],
+    }),
+    statusConflicts: new Counter({
+      name: 'ai_agents_controller_status_conflicts_total',
+      help: 'Status writes that hit a resourceVersion conflict',
+      registers: [registry],
+    }),
+    isLeader: new Gauge({
+      name: 'ai_agents_controller_is_leader',
+      help: '1 when this replica holds the Lease',
+      registers: [registry],
+    }),
+  };
+}
