@@ -79,6 +79,7 @@ describe('ForwardAuth headers', () => {
     expect(me.setCookie).toEqual([]);
     const admin = await get(trusted, '/api/models/m1', spoof, 'PUT');
     expect(admin.status).toBe(200);
+    expect(admin.body).toMatchObject({ user: { sub: 'mallory', roles: ['viewer', 'operator', 'admin'] } });
     expect(admin.setCookie).toEqual([]);
 
     const reader = { 'Remote-User': 'rita', 'Remote-Groups': 'readers' };

@@ -234,6 +234,7 @@ export function createAuth(config: AuthConfig, runtime: AuthRuntime = {}): Auth 
           details: { required: role, roles: id.roles },
         });
       }
+      expose(c, id);
       await withRefresh(c, next);
     };
   };

@@ -93,7 +93,17 @@ describe('login through the provider', () => {
 
     const jobs = await b.fetch(url('/api/jobs'));
     expect(jobs.status).toBe(200);
-    expect(await jobs.json()).toEqual({ ok: true, route: 'GET /api/jobs' });
+    expect(await jobs.json()).toEqual({
+      ok: true,
+      route: 'GET /api/jobs',
+      // What requireRole hands the handlers (and the access log) as c.var.user.
+      user: {
+        sub: 'alice',
+        name: 'Alice Admin',
+        email: 'alice@example.test',
+        roles: ['viewer', 'operator', 'admin'],
+      },
+    });
 
     expect(await me(b)).toEqual({
       status: 200,

@@ -53,7 +53,7 @@ export function testApp(auth: Auth): Hono {
   app.route('/api/auth', auth.routes);
   for (const r of TEST_ROUTES) {
     app.on(r.method, r.path, auth.requireRole(r.role), (c) =>
-      c.json({ ok: true, route: `${r.method} ${r.path}` }),
+      c.json({ ok: true, route: `${r.method} ${r.path}`, user: c.get('user') ?? null }),
     );
   }
   app.notFound((c) => c.text('page', 200));
