@@ -341,6 +341,8 @@ describe('helm lint and template', () => {
         'EXECUTOR_IMAGE',
         'EXECUTOR_SERVICE_ACCOUNT',
         'INGEST_URL',
+        'WORKSPACE_PVC_NAME',
+        'UPLOADS_SUBPATH',
       ]),
     );
     expect(processorCm.data.INGEST_URL).toBe('http://ai-agents-api.ai-agents.svc:3001/api/events/ingest');
@@ -375,13 +377,17 @@ describe('values.schema.json and validateValues reject bad values with clear mes
       ['secrets.existingSecret='],
       [
         /VALUES VALIDATION:/,
-        /secrets: set secrets.existingSecret to the Secret holding OIDC_CLIENT_SECRET, JWT_SECRET and SUBMIT_API_KEYS/,
+        /secrets: set secrets.existingSecret to the Secret holding OIDC_CLIENT_SECRET, JWT_SECRET, SUBMIT_API_KEYS and INGEST_TOKEN_SECRET/,
       ],
     ],
     [
       'ai-agents-main',
       ['secrets.create=true', 'secrets.jwtSecret=short'],
-      [/secrets.jwtSecret: must be at least 32 characters/, /secrets.submitApiKeys: must not be empty/],
+      [
+        /secrets.jwtSecret: must be at least 32 characters/,
+        /secrets.ingestTokenSecret: must be at least 32 characters/,
+        /secrets.submitApiKeys: must not be empty/,
+      ],
     ],
     [
       'ai-agents-main',
@@ -440,6 +446,7 @@ describe('server-side dry run against the real apiserver', () => {
         'secrets.create=true',
         'secrets.jwtSecret=0123456789abcdef0123456789abcdef',
         'secrets.submitApiKeys=k1',
+        'secrets.ingestTokenSecret=fedcba9876543210fedcba9876543210',
         'metrics.prometheusRule.enabled=true',
         'metrics.prometheusRule.rules[0].alert=AiAgentsDown',
         'metrics.prometheusRule.rules[0].expr=up{job="ai-agents-api"}==0',
@@ -753,16 +760,18 @@ describe('RBAC for real', () => {
     // API (functions)
     ['ai-agents-api', 'create', 'inferencerequests.labrats.work', true],
     ['ai-agents-api', 'patch', 'inferencerequests.labrats.work', true],
-    ['ai-agents-api', 'watch', 'inferencerequests.labrats.work', true],
+    ['ai-agents-api', 'list', 'inferencerequests.labrats.work', true],
+    ['ai-agents-api', 'delete', 'inferencerequests.labrats.work', true],
     ['ai-agents-api', 'patch', 'inferencerequests.labrats.work#status', true],
     ['ai-agents-api', 'create', 'aiagents.labrats.work', true],
+    ['ai-agents-api', 'update', 'aimodels.labrats.work', true],
     ['ai-agents-api', 'delete', 'webhooksources.labrats.work', true],
-    ['ai-agents-api', 'get', 'secrets', true],
-    ['ai-agents-api', 'get', 'pods#log', true],
-    ['ai-agents-api', 'list', 'jobs.batch', true],
-    ['ai-agents-api', 'delete', 'inferencerequests.labrats.work', false],
-    ['ai-agents-api', 'list', 'secrets', false],
+    ['ai-agents-api', 'list', 'secrets', true],
+    ['ai-agents-api', 'update', 'inferencerequests.labrats.work', false],
+    ['ai-agents-api', 'update', 'inferencerequests.labrats.work#status', false],
     ['ai-agents-api', 'create', 'secrets', false],
+    ['ai-agents-api', 'update', 'secrets', false],
+    ['ai-agents-api', 'list', 'jobs.batch', false],
     ['ai-agents-api', 'create', 'jobs.batch', false],
     ['ai-agents-api', 'create', 'pods', false],
     ['ai-agents-api', 'create', 'pods#exec', false],
@@ -800,6 +809,18 @@ describe('RBAC for real', () => {
       expect(canI(sa(who), verb, resource)).toBe(expected);
     });
   }
+
+  it("the API's Role is exactly functions/rbac.yaml, the Role the functions are tested with", () => {
+    const functionsRole = parseObjects(
+      readFileSync(join(repoRoot, 'functions/rbac.yaml'), 'utf8'),
+    )[0] as K8sObject & {
+      rules: unknown[];
+    };
+    const chartRole = renderChart('ai-agents-main').find(
+      (o) => o.kind === 'Role' && o.metadata.name === 'ai-agents-api',
+    ) as K8sObject & { rules: unknown[] };
+    expect(chartRole.rules).toEqual(functionsRole.rules);
+  });
 
   it('no identity has rights outside its namespace', () => {
     for (const who of [
@@ -865,7 +886,9 @@ describe('RBAC for real', () => {
 
     const api = clientFor('ai-agents-api');
     expect(await status(api.custom.listNamespacedCustomObject(ir))).toBe(200);
-    expect(await status(api.core.listNamespacedSecret({ namespace: ns }))).toBe(403);
+    expect(await status(api.core.listNamespacedSecret({ namespace: ns }))).toBe(200);
+    expect(await status(api.core.listNamespacedSecret({ namespace: 'kube-system' }))).toBe(403);
+    expect(await status(api.core.listNamespacedConfigMap({ namespace: ns }))).toBe(403);
     expect(
       await status(
         api.core.createNamespacedPod({

@@ -158,11 +158,14 @@ securityContext:
 {{- define "ai-agents-main.validateValues" -}}
 {{- $messages := list -}}
 {{- if and (not .Values.secrets.create) (not .Values.secrets.existingSecret) -}}
-{{- $messages = append $messages "secrets: set secrets.existingSecret to the Secret holding OIDC_CLIENT_SECRET, JWT_SECRET and SUBMIT_API_KEYS, or set secrets.create=true with the values" -}}
+{{- $messages = append $messages "secrets: set secrets.existingSecret to the Secret holding OIDC_CLIENT_SECRET, JWT_SECRET, SUBMIT_API_KEYS and INGEST_TOKEN_SECRET, or set secrets.create=true with the values" -}}
 {{- end -}}
 {{- if .Values.secrets.create -}}
 {{- if lt (len .Values.secrets.jwtSecret) 32 -}}
 {{- $messages = append $messages "secrets.jwtSecret: must be at least 32 characters when secrets.create=true" -}}
+{{- end -}}
+{{- if lt (len .Values.secrets.ingestTokenSecret) 32 -}}
+{{- $messages = append $messages "secrets.ingestTokenSecret: must be at least 32 characters when secrets.create=true (it signs the executors' ingest tokens)" -}}
 {{- end -}}
 {{- if not .Values.secrets.submitApiKeys -}}
 {{- $messages = append $messages "secrets.submitApiKeys: must not be empty when secrets.create=true" -}}

@@ -80,6 +80,9 @@ app.kubernetes.io/component: processor
 {{- if and .Values.persistence.enabled (not .Values.persistence.existingClaim) (gt (int .Values.replicaCount) 1) (not (has "ReadWriteMany" .Values.persistence.accessModes)) -}}
 {{- $messages = append $messages (printf "persistence.accessModes: replicaCount=%d needs ReadWriteMany" (int .Values.replicaCount)) -}}
 {{- end -}}
+{{- if not .Values.existingSecret -}}
+{{- $messages = append $messages "existingSecret: name the Secret holding INGEST_TOKEN_SECRET (ai-agents-main's deployment Secret, ai-agents-secrets)" -}}
+{{- end -}}
 {{- if not .Values.executor.serviceAccountName -}}
 {{- $messages = append $messages "executor.serviceAccountName: name the ServiceAccount executor Jobs run as (ai-agents-main creates <release>-executor)" -}}
 {{- end -}}
