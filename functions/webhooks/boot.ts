@@ -1,0 +1,54 @@
+// Builds a per-source webhook pod's app from the environment (WEBHOOK_SOURCE_NAME set): the same
+// config as the unified API (NAMESPACE, PORT, LOG_LEVEL, MAX_BODY_BYTES), plus WEBHOOK_PATH (the
+// source's Ingress path, if not /api/webhooks/<source>) and WEBHOOK_SOURCE_CACHE_MS.
+// Runtime-neutral: main.node.ts (and the functions' entries) serve what it returns.
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Hono } from 'hono';
+import { type Config, loadConfig } from '../config.ts';
+import { createKubeClient } from '../lib/kube-client.ts';
+import { createLogger, type Logger } from '../lib/log.ts';
+import { createWebhookOnlyApp } from './app.ts';
+import { createReceiver, type Receiver } from './receiver.ts';
+import { createWebhookCore } from './store.ts';
+
+export interface BootedWebhook {
+  app: Hono;
+  config: Config & { webhookSourceName: string };
+  log: Logger;
+  receiver: Receiver;
+}
+
+export function bootWebhookOnly(
+  env: Record<string, string | undefined>,
+  runtime: { kubeConfig?: KubeConfig } = {},
+): BootedWebhook {
+  const config = loadConfig(env);
+  const sourceName = config.webhookSourceName;
+  if (!sourceName) throw new Error('WEBHOOK_SOURCE_NAME is required for the webhook-only app');
+  const log = createLogger(config.logLevel, undefined, {
+    service: 'ai-agents-webhook',
+    source: sourceName,
+    version: config.appVersion,
+  });
+  let kc = runtime.kubeConfig;
+  if (!kc) {
+    kc = new KubeConfig();
+    kc.loadFromDefault();
+  }
+  const cacheMs = Number(env.WEBHOOK_SOURCE_CACHE_MS ?? 5000);
+  const deps = {
+    kube: createKubeClient(kc, config.namespace),
+    core: createWebhookCore(kc, config.namespace),
+    log,
+    sourceCacheMs: Number.isFinite(cacheMs) && cacheMs >= 0 ? cacheMs : 5000,
+    maxBodyBytes: config.maxBodyBytes,
+  };
+  const receiver = createReceiver(deps);
+  const app = createWebhookOnlyApp({
+    ...deps,
+    receiver,
+    sourceName,
+    ...(env.WEBHOOK_PATH ? { path: env.WEBHOOK_PATH } : {}),
+  });
+  return { app, config: { ...config, webhookSourceName: sourceName }, log, receiver };
+}
