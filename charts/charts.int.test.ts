@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestNamespace, type TestNamespace } from '../test/kube.ts';
-import { type Endpoint, type NetworkPolicy, connectionAllowed } from './netpol.ts';
+import { connectionAllowed, type Endpoint, type NetworkPolicy } from './netpol.ts';
 import {
   baseFiles,
   type ChartName,

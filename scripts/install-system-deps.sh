@@ -6,6 +6,7 @@ declare -A WANT=(
   [git]=git
   [openssl]=openssl
   [flock]=util-linux
+  [shellcheck]=shellcheck
 )
 [ -n "${AI_AGENTS_EXTRA_PACKAGES:-}" ] && for p in $AI_AGENTS_EXTRA_PACKAGES; do WANT[$p]=$p; done
 missing=()
