@@ -40,9 +40,10 @@ describe('sign-in', () => {
     });
     render(<App />);
     await loadMe();
-    const menu = await screen.findByText('Grace', { selector: 'summary' });
+    const menu = await screen.findByLabelText('User menu for Grace');
+    expect(menu.textContent).toBe('Graceoperator');
     fireEvent.click(menu);
-    const body = menu.parentElement!;
+    const body = menu.parentElement!.querySelector<HTMLElement>('.menu-body')!;
     within(body).getByText('grace@example.test');
     within(body).getByText('operator');
     expect(screen.getByRole('link', { name: 'Submit' })).toBeTruthy();

@@ -3,7 +3,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useRef } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
 import type { ApiError } from '../lib/api.ts';
-import { can, logout, me } from '../models/auth.ts';
+import { can, logout, me, topRole } from '../models/auth.ts';
 import { Problem } from './State.tsx';
 
 const NAV: { href: string; label: string; operator?: boolean }[] = [
@@ -30,9 +30,18 @@ export function UserMenu() {
     }
   };
   return (
-    <details class="menu">
+    <details
+      class="menu"
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') {
+          e.currentTarget.open = false;
+          e.currentTarget.querySelector('summary')?.focus();
+        }
+      }}
+    >
       <summary aria-label={`User menu for ${m.user.name ?? m.user.email ?? m.user.sub}`}>
         {m.user.name ?? m.user.email ?? m.user.sub}
+        {topRole.value && <span class="badge">{topRole.value}</span>}
       </summary>
       <div class="menu-body">
         <div>{m.user.name ?? m.user.sub}</div>

@@ -246,9 +246,17 @@ function Overview({ d, model }: { d: Detail; model: JobModel }) {
           )}
         </section>
       )}
+    </>
+  );
+}
+
+function Details({ d, model }: { d: Detail; model: JobModel }) {
+  const s = d.status ?? {};
+  return (
+    <>
       <section aria-labelledby="prompt-title" class="card">
         <h2 id="prompt-title">Prompt</h2>
-        <pre class="output">{spec.prompt}</pre>
+        <pre class="output">{d.spec.prompt}</pre>
       </section>
       <section aria-labelledby="instr-title" class="card">
         <h2 id="instr-title">Composed instructions</h2>
@@ -321,6 +329,7 @@ export function JobDetail({ model: given }: { model?: JobModel }) {
       </p>
       <Async of={model.job}>{(d) => <Overview d={d} model={model} />}</Async>
       <Timeline model={model} />
+      {model.job.data.value && <Details d={model.job.data.value} model={model} />}
     </article>
   );
 }

@@ -38,21 +38,21 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
     route(`/jobs${query(q)}`);
   };
   const text = (name: 'agent' | 'model' | 'caller' | 'label', label: string, placeholder?: string) => (
-    <label>
-      {label}
-      <input name={name} placeholder={placeholder} />
-    </label>
+    <div>
+      <label for={`f-${name}`}>{label}</label>
+      <input id={`f-${name}`} name={name} placeholder={placeholder} />
+    </div>
   );
   const select = (name: 'phase' | 'source', label: string, options: string[]) => (
-    <label>
-      {label}
-      <select name={name}>
+    <div>
+      <label for={`f-${name}`}>{label}</label>
+      <select id={`f-${name}`} name={name}>
         <option value="">any</option>
         {options.map((o) => (
           <option key={o}>{o}</option>
         ))}
       </select>
-    </label>
+    </div>
   );
   return (
     <form class="filters" onSubmit={submit} aria-label="Filter jobs" ref={form}>
@@ -62,14 +62,14 @@ function FilterForm({ filters, limit }: { filters: Filters; limit: number }) {
       {select('source', 'Source', SOURCES)}
       {text('caller', 'Caller')}
       {text('label', 'Label', 'key=value')}
-      <label>
-        Page size
-        <select name="limit">
+      <div>
+        <label for="f-limit">Page size</label>
+        <select id="f-limit" name="limit">
           {SIZES.map((s) => (
             <option key={s}>{s}</option>
           ))}
         </select>
-      </label>
+      </div>
       <button type="submit">Apply</button>
       <a class="button secondary" href="/jobs">
         Clear
@@ -87,13 +87,19 @@ export function JobsTable({ items }: { items: JobSummary[] }) {
           <tr>
             <th scope="col">Request</th>
             <th scope="col">Phase</th>
-            <th scope="col">Queue</th>
+            <th scope="col" class="num">
+              Queue
+            </th>
             <th scope="col">Agent</th>
             <th scope="col">Model</th>
             <th scope="col">Source</th>
             <th scope="col">Caller</th>
-            <th scope="col">Tokens</th>
-            <th scope="col">Cost</th>
+            <th scope="col" class="num">
+              Tokens
+            </th>
+            <th scope="col" class="num">
+              Cost
+            </th>
             <th scope="col">Age</th>
           </tr>
         </thead>
