@@ -7,6 +7,10 @@ declare -A WANT=(
   [openssl]=openssl
   [flock]=util-linux
   [shellcheck]=shellcheck
+  [nginx]=nginx
+  [prometheus]=prometheus
+  [promtool]=prometheus
+  [chromium]=chromium
 )
 [ -n "${AI_AGENTS_EXTRA_PACKAGES:-}" ] && for p in $AI_AGENTS_EXTRA_PACKAGES; do WANT[$p]=$p; done
 missing=()
@@ -18,4 +22,6 @@ echo "[system-deps] installing: ${missing[*]}" >&2
 SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq >&2
-$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+# each package once (prometheus provides two of the commands)
+mapfile -t pkgs < <(printf '%s\n' "${missing[@]}" | sort -u)
+$SUDO apt-get install -y -qq --no-install-recommends "${pkgs[@]}" >&2
