@@ -240,6 +240,7 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
       message: `agent ${r.agent.metadata.name}, model ${r.model.metadata.name} (${r.executor})`,
     };
     const decision = admission.request(key, admissionEntry(req, r.model.metadata.name));
+    log.debug('admission', { request: key, ...decision });
     if (!decision.admitted) {
       await write(req, {
         phase: 'Queued',
@@ -271,6 +272,7 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
       }
       throw e;
     }
+    log.debug('run ensured', { request: key, created });
     if (created) {
       const createdAt = req.metadata.creationTimestamp
         ? new Date(req.metadata.creationTimestamp).getTime()

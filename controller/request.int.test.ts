@@ -17,7 +17,9 @@ import {
   testEnv,
 } from './testing.ts';
 
-type Obj = KubeObject & { spec?: any; data?: Record<string, string>; status?: any };
+// biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary fields of the stored Job
+type Loose = any;
+type Obj = KubeObject & { spec?: Loose; data?: Record<string, string>; status?: Loose };
 
 let ns: TestNamespace;
 let client: KubeClient;

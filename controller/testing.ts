@@ -1,6 +1,7 @@
 // Helpers for the controller's integration tests: fixtures, and the controller run in-process or
 // as a child process (`node controller/main.ts`) against the test control plane.
 import { type ChildProcess, spawn } from 'node:child_process';
+import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
@@ -31,7 +32,9 @@ export async function runInProcess(kubeconfig: string, env: Record<string, strin
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   const config = loadConfig(env);
-  return startController(config, createLogger(config.LOG_LEVEL, { test: true }), kc);
+  const file = process.env.AI_AGENTS_TEST_LOG_FILE;
+  const write = file ? (l: string) => appendFileSync(file, `${l}\n`) : undefined;
+  return startController(config, createLogger(file ? 'debug' : config.LOG_LEVEL, { test: true }, write), kc);
 }
 
 export interface ChildController {
