@@ -61,6 +61,13 @@ export const configSchema = z.object({
 
   RESYNC_SECONDS: int(0, 86_400).default(600),
   QUEUE_POSITION_REFRESH_MS: int(0, 3_600_000).default(2000),
+
+  // --- executor runtime selection (local platform, scripts/platform) ---
+  /** kubernetes: one Job per request (default); process: a local child process (process-runtime.ts). */
+  EXECUTOR_RUNTIME: z.enum(['kubernetes', 'process']).default('kubernetes'),
+  /** process runtime only: root of runs/, workspace/, models/ and uploads/ (default ./.data). */
+  PROCESS_DATA_DIR: z.string().trim().min(1).default('.data'),
+  // --- end executor runtime selection ---
 });
 
 export type Config = z.infer<typeof configSchema>;

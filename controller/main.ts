@@ -8,6 +8,7 @@ import { type Controller, createController } from './controller.ts';
 import { createKubeClient } from './kube.ts';
 import { createLeaderElector, type LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './log.ts';
+import { createProcessRuntime } from './process-runtime.ts';
 
 export interface Running {
   controller: Controller;
@@ -24,7 +25,9 @@ export function loadKubeConfig(): KubeConfig {
 }
 
 export async function startController(config: Config, log: Logger, kc = loadKubeConfig()): Promise<Running> {
-  const controller = createController({ kc, config, log });
+  // executor runtime selection: EXECUTOR_RUNTIME=process runs executors as local child processes
+  const runtime = config.EXECUTOR_RUNTIME === 'process' ? createProcessRuntime({ config, log }) : undefined;
+  const controller = createController({ kc, config, log, ...(runtime ? { runtime } : {}) });
   controller.startInformers();
 
   let leading = !config.LEADER_ELECTION;

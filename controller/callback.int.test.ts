@@ -1,0 +1,107 @@
+// Signed callbacks to a receiver on loopback; a failing receiver is retried, then given up on.
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
+import { DELIVERY_HEADER, SIGNATURE_HEADER, verifySignature } from './callback.ts';
+import { type KubeClient, RESOURCES } from './kube.ts';
+import type { Running } from './main.ts';
+import {
+  adminClient,
+  createFixtures,
+  createRequest,
+  getRequest,
+  KWOK,
+  runInProcess,
+  testEnv,
+} from './testing.ts';
+
+const HMAC_KEY = 'callback-signing-key-for-tests';
+interface Received {
+  path: string;
+  body: string;
+  headers: Record<string, string | string[] | undefined>;
+}
+
+let ns: TestNamespace;
+let client: KubeClient;
+let controller: Running;
+let server: Server;
+let base: string;
+const received: Received[] = [];
+
+beforeAll(async () => {
+  ns = await createTestNamespace('ctrl-cb');
+  client = adminClient(inject('kubeconfig'));
+  await createFixtures(client, ns.name);
+  await client.create(RESOURCES.secrets, ns.name, {
+    metadata: { name: 'cb-key' },
+    stringData: { secret: HMAC_KEY },
+  });
+  server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => {
+      body += c;
+    });
+    req.on('end', () => {
+      received.push({ path: req.url ?? '', body, headers: req.headers });
+      res.writeHead(req.url === '/fail' ? 503 : 204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  controller = await runInProcess(
+    inject('kubeconfig'),
+    testEnv(ns.name, { CALLBACK_MAX_ATTEMPTS: '3', CALLBACK_BACKOFF_MS: '100' }),
+  );
+});
+
+afterAll(async () => {
+  await controller?.stop();
+  server?.close();
+  await ns?.cleanup();
+});
+
+it('POSTs the result with a signature the receiver can verify', async () => {
+  const req = await createRequest(client, ns.name, 'cb-ok', {
+    labels: KWOK.runFor('1s'),
+    callback: { url: `${base}/ok`, secretRef: { name: 'cb-key' } },
+  });
+  const done = await eventually('callback delivered', async () => {
+    const r = await getRequest(client, ns.name, 'cb-ok');
+    return r.status?.callback?.deliveredAt ? r : undefined;
+  });
+  expect(done.status?.callback).toMatchObject({ attempts: 1, lastStatus: 204 });
+  expect(done.status?.conditions?.find((c) => c.type === 'CallbackDelivered')?.status).toBe('True');
+  const hits = received.filter((r) => r.path === '/ok');
+  expect(hits).toHaveLength(1);
+  const hit = hits[0]!;
+  expect(verifySignature(hit.body, hit.headers[SIGNATURE_HEADER] as string, HMAC_KEY)).toBe(true);
+  expect(verifySignature(hit.body, hit.headers[SIGNATURE_HEADER] as string, 'wrong-key')).toBe(false);
+  expect(hit.headers[DELIVERY_HEADER]).toBe(req.metadata.uid);
+  expect(JSON.parse(hit.body)).toMatchObject({ name: 'cb-ok', namespace: ns.name, phase: 'Succeeded' });
+  // the signing key never shows up in status
+  expect(JSON.stringify(done.status)).not.toContain(HMAC_KEY);
+});
+
+it('retries a failing receiver with back-off, then gives up and records it', async () => {
+  await createRequest(client, ns.name, 'cb-fail', {
+    labels: KWOK.fail(1),
+    callback: { url: `${base}/fail`, secretRef: { name: 'cb-key' } },
+  });
+  const done = await eventually('callback given up', async () => {
+    const r = await getRequest(client, ns.name, 'cb-fail');
+    return r.status?.callback?.gaveUp ? r : undefined;
+  });
+  expect(done.status?.phase).toBe('Failed');
+  expect(done.status?.callback).toMatchObject({ attempts: 3, lastStatus: 503, gaveUp: true });
+  expect(done.status?.callback?.deliveredAt).toBeUndefined();
+  expect(done.status?.conditions?.find((c) => c.type === 'CallbackDelivered')).toMatchObject({
+    status: 'False',
+    reason: 'GaveUp',
+  });
+  const hits = received.filter((r) => r.path === '/fail');
+  expect(hits).toHaveLength(3);
+  for (const h of hits)
+    expect(verifySignature(h.body, h.headers[SIGNATURE_HEADER] as string, HMAC_KEY)).toBe(true);
+});
