@@ -359,7 +359,13 @@ export function stubApi(state: StubState) {
     if (p === '/api/webhooks/github/deliveries') return send(res, 200, deliveries);
     if (area === 'webhooks' && delivery && verb === 'replay' && method === 'POST') {
       if (!need('operator')) return;
-      return send(res, 202, { requests: ['req-new'] });
+      return send(res, 202, {
+        delivery,
+        event: 'pull_request',
+        outcome: 'created',
+        message: '1 request created',
+        requests: [{ name: 'req-new', rule: 'review-prs', result: 'created' }],
+      });
     }
     return fail(res, 404, 'not_found', `no route for ${method} ${p}`);
   };

@@ -55,6 +55,21 @@ describe('sign-in', () => {
     expect(calls.some((c) => c.method === 'POST' && c.path === '/api/auth/logout')).toBe(true);
   });
 
+  it('goes on to the OpenID provider’s logout page when the API names one', async () => {
+    const assign = vi.spyOn(location, 'assign').mockImplementation(() => {});
+    fakeApi({
+      ...emptyLists,
+      'GET /api/auth/me': { user: { sub: 'u1', name: null, email: 'grace@example.test' }, roles: ['viewer'] },
+      'POST /api/auth/logout': { loggedOut: true, redirectTo: 'https://id.example.test/logout?x=1' },
+    });
+    render(<App />);
+    await loadMe();
+    fireEvent.click(await screen.findByLabelText('User menu for grace@example.test'));
+    fireEvent.click(screen.getByRole('button', { name: 'Sign out' }));
+    await screen.findByRole('heading', { name: 'Signed out' });
+    expect(assign).toHaveBeenCalledWith('https://id.example.test/logout?x=1');
+  });
+
   it('explains when the session cannot be checked', async () => {
     fakeApi({ 'GET /api/auth/me': envelope(503, 'upstream_unavailable', 'identity provider unreachable') });
     render(<App />);
@@ -174,13 +189,26 @@ describe('webhooks', () => {
   const deliveries = {
     items: [
       {
+        key: 'k1',
         id: 'd-1',
         event: 'pull_request',
         action: 'opened',
         receivedAt: '2026-01-01T10:00:00Z',
-        matchedRules: ['review'],
+        matched: ['review'],
         outcome: 'created',
-        requests: ['req-7'],
+        requests: [{ name: 'req-7', rule: 'review', result: 'created' }],
+        replayable: true,
+      },
+      {
+        key: 'k2',
+        id: 'd-2',
+        event: 'push',
+        receivedAt: '2026-01-01T09:00:00Z',
+        matched: [],
+        outcome: 'ignored',
+        message: 'no rule matched',
+        requests: [],
+        replayable: false,
       },
     ],
   };
@@ -190,7 +218,12 @@ describe('webhooks', () => {
     const { calls } = fakeApi({
       'GET /api/resources/webhooksources': sources,
       'GET /api/webhooks/github/deliveries': deliveries,
-      'POST /api/webhooks/github/deliveries/d-1/replay': { requests: ['req-8'] },
+      'POST /api/webhooks/github/deliveries/d-1/replay': {
+        delivery: 'd-1',
+        outcome: 'created',
+        message: '1 request created',
+        requests: [{ name: 'req-8', rule: 'review', result: 'created' }],
+      },
     });
     history.replaceState(null, '', '/webhooks/github');
     render(<App />);
@@ -198,8 +231,10 @@ describe('webhooks', () => {
     screen.getByRole('table', { name: 'Rules' });
     await screen.findByText('d-1');
     expect(screen.getByRole('link', { name: 'req-7' }).getAttribute('href')).toBe('/jobs/req-7');
+    screen.getByText('no rule matched');
+    expect(screen.getByRole('button', { name: 'Replay delivery d-2' }).hasAttribute('disabled')).toBe(true);
     fireEvent.click(screen.getByRole('button', { name: 'Replay delivery d-1' }));
-    const status = await screen.findByText(/Replayed d-1/);
+    const status = await screen.findByText(/Replayed d-1 — 1 request created/);
     expect(within(status).getByRole('link', { name: 'req-8' })).toBeTruthy();
     expect(calls.some((c) => c.method === 'POST' && c.path.endsWith('/d-1/replay'))).toBe(true);
   });

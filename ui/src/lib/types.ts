@@ -15,7 +15,7 @@ export type { AiAgent, AiInstruction, AiModel, InferenceRequest, Phase, Usage, W
 export type Role = 'viewer' | 'operator' | 'admin';
 
 export interface Me {
-  user: { sub: string; name?: string; email?: string; groups?: string[] };
+  user: { sub: string; name?: string | null; email?: string | null; groups?: string[] };
   roles: Role[];
 }
 
@@ -66,15 +66,25 @@ export interface AnyResource {
   status?: Record<string, unknown>;
 }
 
+/** A request a delivery made: a name, or the ledger's record of it. */
+export type DeliveryRequest = string | { name: string; rule?: string; result?: string; detail?: string };
+
+/** One webhook ledger record (field names as the functions write them, and as first sketched). */
 export interface Delivery {
   id: string;
+  /** Unique per record: a redelivery or replay repeats `id`. */
+  key?: string;
   event?: string;
   action?: string;
   receivedAt?: string;
+  matched?: string[];
   matchedRules?: string[];
+  message?: string;
   reason?: string;
-  requests?: string[];
+  requests?: DeliveryRequest[];
   outcome?: string;
+  replayable?: boolean;
+  replayOf?: string;
 }
 
 export interface TimeSeries {

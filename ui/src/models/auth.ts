@@ -41,8 +41,11 @@ export async function loadMe(): Promise<void> {
   }
 }
 
+/** Ends the session; when the API names the OpenID provider's logout page, goes there too. */
 export async function logout(): Promise<void> {
-  await api.post('/api/auth/logout');
+  const r = await api.post<{ redirectTo?: string } | undefined>('/api/auth/logout');
   me.value = undefined;
   authState.value = 'signedOut';
+  const to = r?.redirectTo;
+  if (to && new URL(to, location.href).origin !== location.origin) location.assign(to);
 }

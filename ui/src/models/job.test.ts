@@ -66,7 +66,7 @@ describe('job event stream', () => {
     m.stop();
   });
 
-  it('reconnects by hand when the browser gives up, and skips the replayed prefix', () => {
+  it('reconnects by hand after lastEventId when the browser gives up, skipping anything repeated', () => {
     vi.useFakeTimers();
     const m = make();
     m.start();
@@ -79,6 +79,7 @@ describe('job event stream', () => {
     vi.advanceTimersByTime(1000);
     expect(FakeEventSource.instances).toHaveLength(2);
     const second = FakeEventSource.last;
+    expect(second.url).toBe('/api/jobs/r1/events?lastEventId=2');
     second.open();
     for (const seq of [1, 2, 3]) second.emit({ seq, type: 'message', message: String(seq) });
     expect(m.events.value.map((e) => e.seq)).toEqual([1, 2, 3]);

@@ -61,8 +61,7 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
       return;
     }
     const seq = Number(ev.seq ?? e.lastEventId);
-    // After a reconnect the server resumes from Last-Event-ID; a replay from the start (a new
-    // EventSource) repeats what we have: skip it.
+    // The server resumes after Last-Event-ID; should it repeat anything anyway, skip it.
     if (Number.isFinite(seq) && seq > 0) {
       if (seq <= lastSeq) return;
       lastSeq = seq;
@@ -82,7 +81,8 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
   function connect() {
     if (closed) return;
     stream.value = lastSeq ? 'reconnecting' : 'connecting';
-    const es = new ES(`${base}/events`);
+    // A new EventSource cannot send Last-Event-ID; the API takes it as a query parameter too.
+    const es = new ES(`${base}/events${lastSeq ? `?lastEventId=${lastSeq}` : ''}`);
     source = es;
     es.onopen = () => {
       stream.value = 'live';

@@ -5,7 +5,7 @@ import { Async, Problem } from '../../components/State.tsx';
 import { time } from '../../lib/format.ts';
 import type { AnyResource } from '../../lib/types.ts';
 import { denied } from '../../models/auth.ts';
-import { createLedgerModel, type LedgerModel } from '../../models/webhooks.ts';
+import { createLedgerModel, type LedgerModel, requestName } from '../../models/webhooks.ts';
 
 type Rule = { name: string; event: string; actions?: string[]; agent: string; model?: string };
 
@@ -66,6 +66,7 @@ export function Ledger({ source, model: given }: { source: string; model?: Ledge
       {done && (
         <p class="notice" role="status">
           Replayed {done.id}
+          {done.message && ` — ${done.message}`}
           {done.requests.length > 0 && (
             <>
               {': '}
@@ -98,7 +99,7 @@ export function Ledger({ source, model: given }: { source: string; model?: Ledge
               </thead>
               <tbody>
                 {d.items.map((x) => (
-                  <tr key={x.id}>
+                  <tr key={x.key ?? x.id}>
                     <td>
                       <code>{x.id}</code>
                     </td>
@@ -107,23 +108,30 @@ export function Ledger({ source, model: given }: { source: string; model?: Ledge
                       {x.action ? `.${x.action}` : ''}
                     </td>
                     <td>{time(x.receivedAt)}</td>
-                    <td>{x.matchedRules?.join(', ') || '—'}</td>
+                    <td>{(x.matched ?? x.matchedRules)?.join(', ') || '—'}</td>
                     <td>
                       {x.outcome ?? '—'}
-                      {x.reason && <div class="muted">{x.reason}</div>}
+                      {x.replayOf && <div class="muted">replay of {x.replayOf}</div>}
+                      {(x.message ?? x.reason) && <div class="muted">{x.message ?? x.reason}</div>}
                     </td>
                     <td>
-                      {(x.requests ?? []).map((id) => (
-                        <a key={id} href={`/jobs/${encodeURIComponent(id)}`}>
-                          {id}{' '}
-                        </a>
-                      ))}
+                      {(x.requests ?? []).map((r) => {
+                        const name = requestName(r);
+                        const result = typeof r === 'string' ? undefined : r.result;
+                        return (
+                          <div key={name}>
+                            <a href={`/jobs/${encodeURIComponent(name)}`}>{name}</a>
+                            {result && result !== 'created' && <span class="muted"> ({result})</span>}
+                          </div>
+                        );
+                      })}
                     </td>
                     <td>
                       <button
                         type="button"
                         class="secondary"
-                        disabled={!!why || !!model.replaying.value}
+                        disabled={!!why || !!model.replaying.value || x.replayable === false}
+                        title={x.replayable === false ? 'Its body is no longer kept' : undefined}
                         aria-label={`Replay delivery ${x.id}`}
                         onClick={() => void model.replay(x.id)}
                       >
