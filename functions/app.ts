@@ -12,11 +12,14 @@ import { errorHandler, notFoundHandler } from './lib/errors.ts';
 import { type RequireRole, routeGate } from './lib/roles.ts';
 import { createServices, type ServiceDeps, type Services } from './lib/services.ts';
 import { resourcesApp } from './resources/app.ts';
+import { type StatsOptions, statsApp } from './stats/app.ts';
 
 export interface AppDeps extends ServiceDeps {
   auth: { routes?: Hono; requireRole: RequireRole };
   /** Tuning for the SSE stream (tests shorten the waits). */
   eventStream?: EventStreamOptions;
+  /** Prometheus for /api/stats/timeseries (PROMETHEUS_URL); the summary needs none. */
+  stats?: StatsOptions;
 }
 
 export type App = Hono & { services: Services };
@@ -61,6 +64,7 @@ export function createApp(deps: AppDeps): App {
   app.route('/api/jobs', jobsApp(s, { ...(deps.eventStream ? { events: deps.eventStream } : {}) }));
   app.route('/api/events/ingest', ingestApp(s));
   app.route('/api/resources', resourcesApp(s));
+  app.route('/api/stats', statsApp(s, deps.stats));
 
   app.onError(errorHandler(s.log));
   app.notFound(notFoundHandler);

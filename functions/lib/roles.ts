@@ -51,6 +51,8 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'PUT', path: '/api/resources/:kind/:name', access: 'admin' },
   { method: 'DELETE', path: '/api/resources/:kind/:name', access: 'admin' },
   { method: 'GET', path: '/api/resources/agents/:name/preview', access: 'viewer' },
+  { method: 'GET', path: '/api/stats/timeseries', access: 'viewer' },
+  { method: 'GET', path: '/api/stats/summary', access: 'viewer' },
 ];
 
 /** Prefixes whose owners do their own authentication (login flow, HMAC-signed webhooks). */
