@@ -1,0 +1,283 @@
+import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { completion, type ExecutorEvent } from '../../api/v1alpha1/events.ts';
+import { EXIT_BAD_REQUEST, EXIT_INTERRUPTED } from '../../api/v1alpha1/executor-contract.ts';
+import type { Backend, BackendContext } from '../backends/types.ts';
+import { baseRequest, createFixture } from '../testing/fixture.ts';
+import { startIngestReceiver } from '../testing/ingest-receiver.ts';
+import { runExecutor } from './run.ts';
+
+// A scripted backend: the runtime is what is under test here (the real backends have their own tests).
+function scripted(script: (ctx: BackendContext) => Promise<string>): Backend {
+  return {
+    name: 'scripted',
+    async run(ctx) {
+      const output = await script(ctx);
+      return { output, usage: { inputTokens: 10, outputTokens: 20 } };
+    },
+  };
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+async function setup(request: unknown = baseRequest(), env: Record<string, string> = {}) {
+  const ingest = await startIngestReceiver({ request: 'req-1' });
+  const fx = await createFixture({ request, ingestUrl: ingest.url, ingestToken: ingest.token, env });
+  cleanups.push(
+    () => ingest.close(),
+    () => fx.cleanup(),
+  );
+  return { ingest, fx };
+}
+
+function checkOrder(events: ExecutorEvent[]) {
+  expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
+  expect(events[0]!.type).toBe('started');
+  expect(events.at(-1)!.type).toBe('completed');
+  expect(events.filter((e) => e.type === 'completed')).toHaveLength(1);
+}
+
+const messages = (events: ExecutorEvent[]) =>
+  events.filter((e) => e.type === 'message').map((e) => e.message);
+
+describe('executor runtime', () => {
+  it('reports started, the backend events, usage and a final completion, in order, and exits 0', async () => {
+    const { ingest, fx } = await setup(
+      baseRequest({
+        model: {
+          ...baseRequest().model,
+          pricing: { inputPerMillionTokensUsd: 3, outputPerMillionTokensUsd: 15 },
+        },
+      }),
+    );
+    const code = await runExecutor({
+      env: fx.env,
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          expect(ctx.instructions).toBe('You are a test agent.');
+          ctx.events.emit('message', 'hello');
+          ctx.events.emit('tool_call', 'Bash', { id: 't1', name: 'Bash', input: { command: 'ls' } });
+          ctx.events.emit('tool_result', 'ok', { id: 't1', isError: false });
+          return 'hello world\n\nmore';
+        }),
+    });
+    expect(code).toBe(0);
+    checkOrder(ingest.events);
+    expect(ingest.events.map((e) => e.type)).toEqual([
+      'started',
+      'log',
+      'message',
+      'tool_call',
+      'tool_result',
+      'usage',
+      'completed',
+    ]);
+    const done = completion.parse(ingest.events.at(-1)!.data);
+    expect(done.outcome).toBe('succeeded');
+    expect(done.result).toMatchObject({ summary: 'hello world', output: 'hello world\n\nmore' });
+    expect(done.usage).toMatchObject({
+      inputTokens: 10,
+      outputTokens: 20,
+      costUsd: (10 * 3 + 20 * 15) / 1e6,
+    });
+    expect(done.usage!.durationMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('bounds the final output and flags the truncation', async () => {
+    const { ingest, fx } = await setup();
+    const big = 'x'.repeat(70_000);
+    const code = await runExecutor({ env: fx.env, loadBackend: async () => scripted(async () => big) });
+    expect(code).toBe(0);
+    const done = completion.parse(ingest.events.at(-1)!.data);
+    expect(done.result!.outputTruncated).toBe(true);
+    expect(done.result!.output!.length).toBe(65_536);
+  });
+
+  it('a malformed request.json is reported and exits with the non-retriable code', async () => {
+    const { ingest, fx } = await setup({ apiVersion: 'labrats.work/v1alpha1', name: 'req-1', prompt: '' });
+    const code = await runExecutor({ env: fx.env, loadBackend: async () => scripted(async () => 'never') });
+    expect(code).toBe(EXIT_BAD_REQUEST);
+    checkOrder(ingest.events);
+    const error = ingest.events.find((e) => e.type === 'error')!;
+    expect(error.message).toMatch(/request\.json is invalid: .*prompt/);
+    expect(error.data).toMatchObject({ exitCode: 42, retriable: false });
+    expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
+  });
+
+  it('a backend failure is retriable (exit 1) and reported', async () => {
+    const { ingest, fx } = await setup();
+    const code = await runExecutor({
+      env: fx.env,
+      loadBackend: async () =>
+        scripted(async () => {
+          throw new Error('model API answered 500');
+        }),
+    });
+    expect(code).toBe(1);
+    expect(ingest.events.find((e) => e.type === 'error')!.data).toMatchObject({ retriable: true });
+  });
+
+  it('ingest down for a while: every event arrives once, in order', async () => {
+    const { ingest, fx } = await setup();
+    ingest.mode = 'reset';
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          for (let i = 0; i < 120; i++) ctx.events.emit('message', `m${i}`);
+          // several failed attempts while down: connection resets, then 503s
+          while (ingest.posts < 4) await new Promise((r) => setTimeout(r, 10));
+          ingest.mode = '503';
+          while (ingest.posts < 7) await new Promise((r) => setTimeout(r, 10));
+          for (let i = 120; i < 240; i++) ctx.events.emit('message', `m${i}`);
+          ingest.mode = 'up';
+          for (let i = 240; i < 800; i++) ctx.events.emit('message', `m${i}`);
+          return 'done';
+        }),
+    });
+    expect(code).toBe(0);
+    checkOrder(ingest.events);
+    expect(messages(ingest.events)).toEqual(Array.from({ length: 800 }, (_, i) => `m${i}`));
+    expect(ingest.events.filter((e) => e.type === 'message')).toHaveLength(800);
+  });
+
+  it('SIGTERM mid-run: the backend is stopped, events so far and a failed completion are flushed, exit 143', async () => {
+    const { ingest, fx } = await setup();
+    const interrupt = new AbortController();
+    let backendSawAbort = false;
+    ingest.onEvent = (e) => {
+      if (e.message === 'working') interrupt.abort();
+    };
+    const code = await runExecutor({
+      env: fx.env,
+      interrupt: interrupt.signal,
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          ctx.events.emit('message', 'working');
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          backendSawAbort = true;
+          ctx.events.emit('log', 'backend stopping');
+          await new Promise(() => {}); // never returns by itself
+          return '';
+        }),
+    });
+    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(backendSawAbort).toBe(true);
+    checkOrder(ingest.events);
+    expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/SIGTERM/);
+    expect(ingest.events.some((e) => e.message === 'backend stopping')).toBe(true);
+    expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
+  });
+
+  it('ingest answering 409 (request ended) stops the run', async () => {
+    const { ingest, fx } = await setup();
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          await ingest.waitFor((e) => e.type === 'started');
+          ingest.ended = true;
+          ctx.events.emit('message', 'after the end');
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          return 'x';
+        }),
+    });
+    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(ingest.events.some((e) => e.message === 'after the end')).toBe(false);
+  });
+
+  it('events that could not be delivered stay spooled; the next attempt delivers them and ends the same way', async () => {
+    const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_FLUSH_TIMEOUT_MS: '300' });
+    ingest.mode = '503';
+    let runs = 0;
+    const loadBackend = async () =>
+      scripted(async (ctx) => {
+        runs += 1;
+        ctx.events.emit('message', 'only once');
+        return 'finished';
+      });
+    expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(1);
+    expect(ingest.events).toHaveLength(0);
+    ingest.mode = 'up';
+    expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(0);
+    expect(runs).toBe(1);
+    checkOrder(ingest.events);
+    expect(messages(ingest.events)).toEqual(['only once']);
+    expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('succeeded');
+  });
+
+  it('continues after the sequence numbers an earlier attempt used when its spool is gone', async () => {
+    const { ingest, fx } = await setup();
+    const earlier = new Date().toISOString();
+    for (let seq = 1; seq <= 5; seq++)
+      ingest.events.push({ seq, type: 'log', time: earlier, message: `old ${seq}` });
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          ctx.events.emit('message', 'new attempt');
+          return 'ok';
+        }),
+    });
+    expect(code).toBe(0);
+    expect(ingest.events.map((e) => e.seq)).toEqual(ingest.events.map((_, i) => i + 1));
+    expect(ingest.events[5]!.type).toBe('started');
+    expect(messages(ingest.events)).toEqual(['new attempt']);
+  });
+
+  it('copies attachments from uploads and refuses paths that leave it', async () => {
+    const { ingest, fx } = await setup(baseRequest({ attachments: ['docs/spec.md', '/uploads/notes.txt'] }), {
+      AI_AGENTS_UPLOADS_DIR: '',
+    });
+    // the fixture's uploads dir doubles as "/uploads" for the absolute form via a symlinked root
+    await mkdir(path.join(fx.uploadsDir, 'docs'), { recursive: true });
+    await writeFile(path.join(fx.uploadsDir, 'docs', 'spec.md'), '# spec');
+    await writeFile(path.join(fx.uploadsDir, 'notes.txt'), 'notes');
+    fx.env.AI_AGENTS_UPLOADS_DIR = fx.uploadsDir;
+    await fx.writeRequest(baseRequest({ attachments: ['docs/spec.md', `${fx.uploadsDir}/notes.txt`] }));
+    let prompt = '';
+    const code = await runExecutor({
+      env: fx.env,
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          prompt = ctx.prompt;
+          return 'ok';
+        }),
+    });
+    expect(code).toBe(0);
+    expect(await readFile(path.join(fx.workspace, 'attachments', 'docs', 'spec.md'), 'utf8')).toBe('# spec');
+    expect(await readFile(path.join(fx.workspace, 'attachments', 'notes.txt'), 'utf8')).toBe('notes');
+    expect(prompt).toContain(path.join(fx.workspace, 'attachments', 'docs', 'spec.md'));
+    expect(ingest.events.filter((e) => e.type === 'log' && e.message?.startsWith('attachment'))).toHaveLength(
+      2,
+    );
+  });
+
+  it.each([
+    ['a relative path with ..', () => '../secret.txt'],
+    ['an absolute path elsewhere', () => '/etc/passwd'],
+    ['a symlink out of uploads', () => 'link.txt'],
+    ['a missing file', () => 'nope.txt'],
+  ])('refuses %s as a bad request', async (_, name) => {
+    const { ingest, fx } = await setup();
+    await writeFile(path.join(fx.root, 'secret.txt'), 'secret');
+    await symlink(path.join(fx.root, 'secret.txt'), path.join(fx.uploadsDir, 'link.txt'));
+    await fx.writeRequest(baseRequest({ attachments: [name()] }));
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () => scripted(async () => 'x'),
+    });
+    expect(code).toBe(EXIT_BAD_REQUEST);
+    expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/attachment/);
+    await expect(readFile(path.join(fx.workspace, 'attachments', 'secret.txt'))).rejects.toThrow();
+    await expect(readFile(path.join(fx.workspace, 'attachments', 'link.txt'))).rejects.toThrow();
+  });
+});
