@@ -1,0 +1,53 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, executorImage, loadConfig } from './config.ts';
+
+const secret = 'x'.repeat(32);
+
+describe('loadConfig', () => {
+  it('applies defaults from the deployment guide', () => {
+    const c = loadConfig({ INGEST_TOKEN_SECRET: secret });
+    expect(c).toMatchObject({ PORT: 3001, LOG_LEVEL: 'info', WORKER_CONCURRENCY: 5, LEADER_ELECTION: true });
+    expect(c.NAMESPACE).toBeUndefined();
+    expect(c.UPLOADS_PVC_NAME).toBeUndefined();
+  });
+
+  it('parses numbers and names', () => {
+    const c = loadConfig({
+      INGEST_TOKEN_SECRET: secret,
+      WORKER_CONCURRENCY: '12',
+      NAMESPACE: 'ai-agents',
+      UPLOADS_PVC_NAME: 'uploads',
+      LEADER_ELECTION: 'false',
+    });
+    expect(c).toMatchObject({ WORKER_CONCURRENCY: 12, NAMESPACE: 'ai-agents', UPLOADS_PVC_NAME: 'uploads' });
+    expect(c.LEADER_ELECTION).toBe(false);
+  });
+
+  it('names every bad variable and never echoes the secret', () => {
+    let err: unknown;
+    try {
+      loadConfig({ INGEST_TOKEN_SECRET: 'short-secret-value', WORKER_CONCURRENCY: '0', NAMESPACE: 'Bad_NS' });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const msg = (err as Error).message;
+    expect(msg).toContain('INGEST_TOKEN_SECRET');
+    expect(msg).toContain('WORKER_CONCURRENCY');
+    expect(msg).toContain('NAMESPACE');
+    expect(msg).not.toContain('short-secret-value');
+  });
+
+  it('requires INGEST_TOKEN_SECRET', () => {
+    expect(() => loadConfig({})).toThrow(/INGEST_TOKEN_SECRET/);
+  });
+});
+
+describe('executorImage', () => {
+  it('substitutes the executor kind', () => {
+    expect(executorImage('ghcr.io/x/executor-{executor}:1.2.3', 'codex')).toBe(
+      'ghcr.io/x/executor-codex:1.2.3',
+    );
+    expect(executorImage('ghcr.io/x/executor:1', 'codex')).toBe('ghcr.io/x/executor:1');
+  });
+});

@@ -1,0 +1,106 @@
+import { describe, expect, it } from 'vitest';
+import type { AiAgent, AiModel, InferenceRequest } from '../api/v1alpha1/index.ts';
+import { loadConfig } from './config.ts';
+import { type Job, observeJob } from './job-runtime.ts';
+import { buildJob, childNames, labelValue, userPodLabels } from './job-spec.ts';
+import type { Resolution } from './resolve.ts';
+
+const config = loadConfig({ INGEST_TOKEN_SECRET: 'x'.repeat(32), MODELS_PVC_NAME: 'models' });
+const req = {
+  apiVersion: 'labrats.work/v1alpha1',
+  kind: 'InferenceRequest',
+  metadata: { name: 'r'.repeat(80), namespace: 'ns', uid: 'u-1', generation: 1 },
+  spec: {
+    agent: 'dev',
+    prompt: 'p',
+    maxRetries: 1,
+    priority: 0,
+    cancel: false,
+    labels: { team: 'a', 'app.kubernetes.io/name': 'evil', 'bad key!': 'x' },
+  },
+} as InferenceRequest;
+const model = {
+  metadata: { name: 'local' },
+  spec: {
+    provider: 'llamacpp',
+    executor: 'llama',
+    model: 'tiny.gguf',
+    resources: { limits: { memory: '2Gi' } },
+  },
+} as unknown as AiModel;
+const resolution: Resolution = {
+  agent: { metadata: { name: 'dev' }, spec: { role: 'developer', repositoryAccess: 'read' } } as AiAgent,
+  model,
+  config: undefined,
+  executor: 'llama',
+  timeoutSeconds: 300,
+  prompt: { text: 'x', hash: 'sha256:abc' },
+  modelDownload: { url: 'https://example.com/tiny.gguf', file: 'tiny.gguf' },
+};
+
+describe('job spec', () => {
+  it('uses deterministic names of at most 63 characters', () => {
+    const a = childNames(req.metadata.name);
+    expect(a).toEqual(childNames(req.metadata.name));
+    for (const n of Object.values(a)) expect(n.length).toBeLessThanOrEqual(63);
+    expect(labelValue(req.metadata.name).length).toBeLessThanOrEqual(63);
+  });
+
+  it('keeps only valid user labels that do not touch ours', () => {
+    expect(userPodLabels(req.spec.labels)).toEqual({ team: 'a' });
+  });
+
+  it('adds the model download init container, resources and the deadline', () => {
+    const job = buildJob(req, resolution, config) as unknown as {
+      // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary pod spec fields
+      spec: { activeDeadlineSeconds: number; backoffLimit: number; template: { spec: Record<string, any> } };
+    };
+    expect(job.spec.activeDeadlineSeconds).toBe(300);
+    expect(job.spec.backoffLimit).toBe(1);
+    const pod = job.spec.template.spec;
+    expect(pod.initContainers[0].name).toBe('fetch-model');
+    expect(pod.initContainers[0].env).toContainEqual({ name: 'MODEL_FILE', value: '/models/tiny.gguf' });
+    expect(pod.containers[0].resources).toEqual({ limits: { memory: '2Gi' } });
+    expect(pod.volumes).toContainEqual({ name: 'models', persistentVolumeClaim: { claimName: 'models' } });
+    expect(pod.automountServiceAccountToken).toBe(false);
+  });
+});
+
+const job = (status: Job['status']): Job => ({
+  metadata: { name: 'j' },
+  spec: { activeDeadlineSeconds: 5 },
+  status,
+});
+
+describe('observeJob', () => {
+  it('maps Job conditions to run states', () => {
+    expect(observeJob(job({ active: 1 }), []).state).toBe('pending');
+    expect(
+      observeJob(job({ active: 1 }), [{ metadata: { name: 'p' }, status: { phase: 'Running' } }]).state,
+    ).toBe('running');
+    expect(
+      observeJob(job({ succeeded: 1, conditions: [{ type: 'Complete', status: 'True' }] }), []),
+    ).toMatchObject({
+      state: 'succeeded',
+      active: false,
+    });
+    expect(
+      observeJob(
+        job({ failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'DeadlineExceeded' }] }),
+        [],
+      ),
+    ).toMatchObject({ state: 'timedOut', reason: 'DeadlineExceeded' });
+    expect(
+      observeJob(
+        job({ failed: 1, conditions: [{ type: 'Failed', status: 'True', reason: 'PodFailurePolicy' }] }),
+        [],
+      ),
+    ).toMatchObject({ state: 'failed', reason: 'BadRequest', attempts: 1 });
+    expect(
+      observeJob(
+        job({ failed: 3, conditions: [{ type: 'Failed', status: 'True', reason: 'BackoffLimitExceeded' }] }),
+        [],
+      ),
+    ).toMatchObject({ state: 'failed', reason: 'ExecutorFailed', attempts: 3 });
+  });
+});
