@@ -68,6 +68,8 @@ export interface Ledger {
   payload(source: string, id: string): Promise<{ entry: LedgerEntry; body: string } | undefined>;
   /** Waits for every pending write. */
   flush(): Promise<void>;
+  /** Records waiting to be written (all sources). */
+  readonly pending: number;
 }
 
 export const ledgerName = (source: string) => childName(source, 'deliveries');
@@ -306,7 +308,14 @@ export function createLedger(opts: LedgerOptions): Ledger {
       return { entry, body: await gunzip(fromBase64(b64)) };
     },
     async flush() {
-      await Promise.all([...states.values()].map((s) => s.running));
+      while ([...states.values()].some((s) => s.running)) {
+        await Promise.all([...states.values()].map((s) => s.running));
+      }
+    },
+    get pending() {
+      let n = 0;
+      for (const s of states.values()) n += s.pending.length;
+      return n;
     },
   };
 }

@@ -57,6 +57,13 @@ export interface ReceiverDeps {
   ledger?: Ledger;
   /** How long a source and its secret are cached (default 5 s). */
   sourceCacheMs?: number;
+  /**
+   * Answer before the delivery's ledger entry is stored (default true): the answer waits only for
+   * the requests. Entries are written within about 100 ms (group commit); when more than
+   * `maxPendingLedger` wait, answers wait for theirs again (back-pressure).
+   */
+  answerBeforeLedger?: boolean;
+  maxPendingLedger?: number;
 }
 
 export interface DeliveryAnswer {
@@ -229,9 +236,11 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
     return found;
   }
 
+  const background = deps.answerBeforeLedger ?? true;
+  const maxPending = deps.maxPendingLedger ?? 1000;
   async function record(incoming: Incoming, entry: Omit<LedgerEntry, 'key' | 'id' | 'receivedAt'>) {
     try {
-      await ledger.record(
+      const written = ledger.record(
         incoming.source,
         {
           id: incoming.deliveryId,
@@ -241,6 +250,8 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
         },
         incoming.body,
       );
+      written.catch(() => {}); // logged by the ledger
+      if (!background || ledger.pending > maxPending) await written;
     } catch {
       // logged by the ledger; the delivery's requests exist regardless
     }

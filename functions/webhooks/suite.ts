@@ -126,6 +126,7 @@ add('happy: no rule matched → 200 with the reason per rule, nothing created, l
     JSON.stringify(b.misses),
   );
   equal(h.requests().length, 0, 'requests');
+  await h.ledger.flush();
   const list = await json(await h.api.request('/api/webhooks/gh/deliveries', { headers: asUser('viewer') }));
   includes(list.items[0], {
     id: 'nm-1',
@@ -186,6 +187,7 @@ add('happy: replay runs a kept delivery again as new requests (operator)', async
     '/api/webhooks/gh',
     await githubDelivery('issues', example('issues', 'labeled'), { id: 'r-1' }),
   );
+  await h.ledger.flush();
   const res = await h.api.request('/api/webhooks/gh/deliveries/r-1/replay', {
     method: 'POST',
     headers: asUser('operator'),
@@ -195,6 +197,7 @@ add('happy: replay runs a kept delivery again as new requests (operator)', async
   equal(b.outcome, 'created', 'outcome');
   ok(typeof b.replayOf === 'string', 'replayOf');
   equal(h.requests().length, 2, 'requests');
+  await h.ledger.flush();
   const list = await json(await h.api.request('/api/webhooks/gh/deliveries', { headers: asUser('viewer') }));
   equal(list.items.length, 2, 'ledger entries');
   equal(list.items[0].replayOf, b.replayOf, 'newest first, marked as replay');
@@ -314,6 +317,7 @@ add(
       ok(!text.includes(SECRET) && !/secret/i.test(text), `no secret hints: ${text}`);
     }
     equal(h.requests().length, 0, 'requests');
+    await h.ledger.flush();
     equal((await h.ledger.list('gh')).length, 0, 'unauthenticated deliveries are not recorded');
   },
 );

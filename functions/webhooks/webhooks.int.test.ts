@@ -13,12 +13,13 @@ import { silentLogger } from '../lib/log.ts';
 import { asUser, testRequireRole } from '../testing/auth.ts';
 import { createWebhooksApp } from './app.ts';
 import { example, githubDelivery, githubSource, SECRET } from './fixtures.ts';
-import { createLedger, ledgerName } from './ledger.ts';
+import { createLedger, type Ledger, ledgerName } from './ledger.ts';
 import { signGeneric } from './signature.ts';
 import { createWebhookCore } from './store.ts';
 
 let ns: TestNamespace;
 let api: Hono;
+let ledger: Ledger;
 const MAX_BODY = 256 * 1024;
 
 async function freePort(): Promise<number> {
@@ -87,7 +88,7 @@ beforeAll(async () => {
   }
   const kube = createKubeClient(ns.kc, ns.name);
   const core = createWebhookCore(ns.kc, ns.name);
-  const ledger = createLedger({ core, log: silentLogger, minIntervalMs: 0 });
+  ledger = createLedger({ core, log: silentLogger, minIntervalMs: 0 });
   api = new Hono();
   api.route(
     '/api/webhooks',
@@ -245,6 +246,7 @@ describe('webhooks against the real apiserver', () => {
   });
 
   it('keeps a ledger per source in an owned ConfigMap, listed and replayed through the API', async () => {
+    await ledger.flush();
     const cm = await ns.core.readNamespacedConfigMap({ name: ledgerName('gh'), namespace: ns.name });
     expect(cm.metadata?.ownerReferences?.[0]).toMatchObject({ kind: 'WebhookSource', name: 'gh' });
     const res = await api.request('/api/webhooks/gh/deliveries?limit=100', { headers: asUser('viewer') });
@@ -262,6 +264,7 @@ describe('webhooks against the real apiserver', () => {
       headers: asUser('operator'),
     });
     expect(replay.status).toBe(202);
+    await ledger.flush();
     expect(await byDelivery('real-push')).toHaveLength(2);
   });
 });

@@ -1,0 +1,139 @@
+// Webhook deliveries per second through the receiver (signature check + dedup by delivery id +
+// InferenceRequest create + delivery ledger), against the same apiserver as the raw create baseline.
+// Senders sign ahead of time (their cost, not ours); the app is served in-process (app.request).
+import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { Hono } from 'hono';
+import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
+import { errorHandler } from '../functions/lib/errors.ts';
+import { createKubeClient } from '../functions/lib/kube-client.ts';
+import { silentLogger } from '../functions/lib/log.ts';
+import { createWebhooksApp } from '../functions/webhooks/app.ts';
+import {
+  example,
+  githubDelivery,
+  githubSource,
+  SECRET,
+  type SignedRequest,
+} from '../functions/webhooks/fixtures.ts';
+import { createLedger } from '../functions/webhooks/ledger.ts';
+import { createWebhookCore } from '../functions/webhooks/store.ts';
+import { BASELINE_IR } from './apiserver.bench.ts';
+import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+
+const COUNT = 600;
+const DUPLICATES = 600;
+const CONCURRENCY = 16;
+const TARGET_PER_SECOND = 500;
+/** Where the apiserver is the limit: the receiver should keep at least this share of raw creates. */
+const MIN_RATIO = 0.8;
+
+export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const cp = await ctx.controlPlane();
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  const core = kc.makeApiClient(CoreV1Api);
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const namespace = `bench-webhooks-${Date.now()}`;
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'gh-secret' }, stringData: { secret: SECRET } },
+  });
+  const source = githubSource('gh');
+  source.spec.rules = source.spec.rules.filter((r) => r.name === 'label-bug');
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'webhooksources',
+    body: source,
+  });
+
+  const webhookCore = createWebhookCore(kc, namespace);
+  const ledger = createLedger({ core: webhookCore, log: silentLogger });
+  const app = new Hono();
+  app.route(
+    '/api/webhooks',
+    createWebhooksApp({
+      kube: createKubeClient(kc, namespace),
+      core: webhookCore,
+      log: silentLogger,
+      ledger,
+    }),
+  );
+  app.onError(errorHandler(silentLogger));
+
+  const payload = example('issues', 'labeled');
+  const sign = async (n: number, prefix: string) =>
+    Promise.all(
+      Array.from({ length: n }, (_, i) => githubDelivery('issues', payload, { id: `${prefix}-${i}` })),
+    );
+  const warm = await sign(20, 'warm');
+  const fresh = await sign(COUNT, 'bench');
+  const latencies: number[] = [];
+  const send = async (d: SignedRequest, want: string) => {
+    const t = performance.now();
+    const res = await app.request('/api/webhooks/gh', { method: 'POST', headers: d.headers, body: d.body });
+    latencies.push(performance.now() - t);
+    const body = (await res.json()) as { outcome?: string };
+    if (res.status !== 202 || body.outcome !== want) {
+      throw new Error(`delivery answered ${res.status} ${JSON.stringify(body).slice(0, 300)}`);
+    }
+  };
+  for (const d of warm) await send(d, 'created');
+  latencies.length = 0;
+  const created = await rate(COUNT, CONCURRENCY, (i) => send(fresh[i]!, 'created'));
+  const createdLatencies = [...latencies].sort((a, b) => a - b);
+  latencies.length = 0;
+  const dupes = await rate(DUPLICATES, CONCURRENCY, (i) => send(fresh[i % COUNT]!, 'duplicate'));
+  await ledger.flush();
+
+  const list = (await custom.listNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'inferencerequests',
+  })) as { items: unknown[] };
+  if (list.items.length !== COUNT + warm.length) {
+    throw new Error(`expected ${COUNT + warm.length} requests, found ${list.items.length}`);
+  }
+  ctx.log(
+    `${COUNT} deliveries in ${created.seconds.toFixed(2)} s (p50 ${percentile(createdLatencies, 50).toFixed(1)} ms, ` +
+      `p99 ${percentile(createdLatencies, 99).toFixed(1)} ms); ${DUPLICATES} redeliveries in ${dupes.seconds.toFixed(2)} s`,
+  );
+  await core.deleteNamespace({ name: namespace });
+
+  const baseline = ctx.baselines.get(BASELINE_IR);
+  const measure = 'webhook deliveries (verify + dedup + create)/s';
+  const rows: BenchRow[] = [];
+  if (baseline) {
+    const row = ratioRow(measure, created.perSecond, 'deliveries/s', BASELINE_IR, baseline, MIN_RATIO);
+    // the goal: 500/s, or the apiserver's own limit (the raw create rate) when that is lower
+    row.target = `>= ${TARGET_PER_SECOND}/s or ratio >= ${MIN_RATIO}`;
+    row.pass = created.perSecond >= TARGET_PER_SECOND || (row.ratio ?? 0) >= MIN_RATIO;
+    rows.push(row);
+  } else {
+    rows.push({
+      measure,
+      value: created.perSecond,
+      unit: 'deliveries/s',
+      target: `>= ${TARGET_PER_SECOND}/s`,
+      pass: created.perSecond >= TARGET_PER_SECOND,
+    });
+  }
+  rows.push(
+    {
+      measure: 'webhook delivery p99 latency (create)',
+      value: percentile(createdLatencies, 99),
+      unit: 'ms',
+      target: '<= 10000 ms',
+      pass: percentile(createdLatencies, 99) <= 10_000,
+    },
+    {
+      measure: 'webhook redeliveries (verify + dedup → duplicate)/s',
+      value: dupes.perSecond,
+      unit: 'deliveries/s',
+    },
+  );
+  return rows;
+}
