@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client). Labels are bounded: phases, outcomes, informer names.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { PHASES } from '../api/v1alpha1/index.ts';
+import { type InferenceRequest, isTerminal, PHASES } from '../api/v1alpha1/index.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -10,6 +10,16 @@ export interface ControllerMetrics {
   callbacks: Counter<'outcome'>;
   statusConflicts: Counter;
   isLeader: Gauge;
+  requestsFinished: Counter<'phase' | 'model'>;
+  runDuration: Histogram<'phase' | 'model'>;
+  tokens: Counter<'model' | 'direction'>;
+  costUsd: Counter<'model'>;
+  /**
+   * Records what changed between two versions of a request: a terminal transition (finished by
+   * phase, run duration) and usage growth (tokens, cost). Call it on the leader only, from the
+   * request informer's update events, so each transition is counted once.
+   */
+  observeTransition(old: InferenceRequest, next: InferenceRequest): void;
 }
 
 export interface MetricSources {
@@ -66,8 +76,57 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
       for (const [name, n] of sources.informerRestarts()) this.set({ informer: name }, n);
     },
   });
+  const requestsFinished = new Counter({
+    name: 'ai_agents_requests_finished_total',
+    help: 'InferenceRequests that reached a terminal phase, by phase and resolved model',
+    labelNames: ['phase', 'model'],
+    registers: [registry],
+  });
+  const runDuration = new Histogram({
+    name: 'ai_agents_run_duration_seconds',
+    help: 'Executor run duration (status.startedAt → completedAt) of finished requests',
+    labelNames: ['phase', 'model'],
+    buckets: [1, 5, 15, 30, 60, 120, 300, 600, 1200, 1800, 3600, 7200, 14400],
+    registers: [registry],
+  });
+  const tokens = new Counter({
+    name: 'ai_agents_tokens_total',
+    help: 'Tokens reported in status.usage, by resolved model and direction (input, output)',
+    labelNames: ['model', 'direction'],
+    registers: [registry],
+  });
+  const costUsd = new Counter({
+    name: 'ai_agents_cost_usd_total',
+    help: 'Cost in USD reported in status.usage, by resolved model',
+    labelNames: ['model'],
+    registers: [registry],
+  });
   return {
     registry,
+    requestsFinished,
+    runDuration,
+    tokens,
+    costUsd,
+    observeTransition(old, next) {
+      // bounded: AiModel names the controller resolved, never anything a caller typed
+      const model = next.status?.resolvedModel ?? old.status?.resolvedModel ?? 'none';
+      const phase = next.status?.phase;
+      if (phase && isTerminal(phase) && !isTerminal(old.status?.phase)) {
+        requestsFinished.inc({ phase, model });
+        const started = Date.parse(next.status?.startedAt ?? '');
+        const completed = Date.parse(next.status?.completedAt ?? '');
+        if (completed >= started) runDuration.observe({ phase, model }, (completed - started) / 1000);
+      }
+      const was = old.status?.usage ?? {};
+      const now = next.status?.usage ?? {};
+      const grew = (a: number | undefined, b: number | undefined) => Math.max(0, (b ?? 0) - (a ?? 0));
+      const input = grew(was.inputTokens, now.inputTokens);
+      const output = grew(was.outputTokens, now.outputTokens);
+      const cost = grew(was.costUsd, now.costUsd);
+      if (input) tokens.inc({ model, direction: 'input' }, input);
+      if (output) tokens.inc({ model, direction: 'output' }, output);
+      if (cost) costUsd.inc({ model }, cost);
+    },
     reconcileDuration: new Histogram({
       name: 'ai_agents_controller_reconcile_duration_seconds',
       help: 'Time to reconcile one request',
