@@ -6,6 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { createTestNamespace, type TestNamespace } from '../test/kube.ts';
 import { connectionAllowed, type Endpoint, type NetworkPolicy } from './netpol.ts';
 import {
@@ -168,6 +169,17 @@ describe('helm lint and template', () => {
     expect(kinds(withCache)).toEqual(
       expect.arrayContaining(['PersistentVolumeClaim/ai-agents-models-cache', 'PrometheusRule/ai-agents']),
     );
+    // the PrometheusRule ships the rule file promtool checks, plus the extra group from values
+    const rule = withCache.find((o) => o.kind === 'PrometheusRule') as K8sObject & {
+      spec: { groups: { name: string; rules: unknown[] }[] };
+    };
+    const shipped = parseYaml(
+      readFileSync(join(repoRoot, 'charts/ai-agents-main/files/prometheus-rules.yaml'), 'utf8'),
+    ) as { groups: unknown[] };
+    expect(rule.spec.groups).toEqual([
+      ...shipped.groups,
+      { name: 'ai-agents-extra', rules: [{ alert: 'X', expr: 'up==0' }] },
+    ]);
     expect(kinds(renderChart('ai-agents-processor'))).toEqual(
       expect.arrayContaining([
         'Deployment/ai-agents-processor',
@@ -395,11 +407,6 @@ describe('values.schema.json and validateValues reject bad values with clear mes
       [/persistence.accessModes: api.replicaCount=3 needs ReadWriteMany/],
     ],
     ['ai-agents-main', ['ingress.hostname='], [/ingress.hostname: required when ingress.enabled=true/]],
-    [
-      'ai-agents-main',
-      ['metrics.prometheusRule.enabled=true'],
-      [/metrics.prometheusRule.rules: at least one rule/],
-    ],
     ['ai-agents-processor', ['replicaCount=9'], [/\/replicaCount.*maximum: got 9, want 5/]],
     [
       'ai-agents-processor',

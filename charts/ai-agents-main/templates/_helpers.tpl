@@ -177,9 +177,6 @@ securityContext:
 {{- if and (gt (int .Values.api.replicaCount) 1) .Values.persistence.enabled (not (has "ReadWriteMany" .Values.persistence.accessModes)) -}}
 {{- $messages = append $messages (printf "persistence.accessModes: api.replicaCount=%d needs ReadWriteMany (ReadWriteOnce only works with a single replica)" (int .Values.api.replicaCount)) -}}
 {{- end -}}
-{{- if and .Values.metrics.prometheusRule.enabled (not .Values.metrics.prometheusRule.rules) -}}
-{{- $messages = append $messages "metrics.prometheusRule.rules: at least one rule is needed when metrics.prometheusRule.enabled=true" -}}
-{{- end -}}
 {{- if not .Values.persistence.enabled -}}
 {{- if not .Values.persistence.existingClaim -}}
 {{- $messages = append $messages "persistence: the API needs the workspace volume; set persistence.enabled=true or persistence.existingClaim" -}}
