@@ -36,6 +36,17 @@ const sleep = (ms: number, signal?: AbortSignal) =>
     signal?.addEventListener('abort', done, { once: true });
   });
 
+/** details.expectedSeq of ingest's 409 `sequence_gap` answer, if that is what it is. */
+function gapExpectedSeq(text: string): number | undefined {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: string; details?: { expectedSeq?: unknown } } };
+    const expected = body.error?.details?.expectedSeq;
+    return body.error?.code === 'sequence_gap' && typeof expected === 'number' ? expected : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 export class IngestSender {
   readonly #spool: EventSpool;
   readonly #ingest: IngestConfig;
@@ -211,6 +222,14 @@ export class IngestSender {
       return true;
     }
     if (response.status === 409) {
+      const expected = gapExpectedSeq(text);
+      if (expected !== undefined && expected < first.wire.seq) {
+        // Ingest's log ends before our first unacknowledged event (an earlier attempt's numbering):
+        // continue right after it, so the log stays gap-free.
+        this.#options.log?.(`ingest expects seq ${expected}; renumbering ${this.backlog} spooled events`);
+        this.#spool.rebase(first.event.index, expected);
+        return true;
+      }
       this.#options.log?.('ingest: the request has ended; no more events are accepted');
       this.#state = 'ended';
       this.onEnded?.();
