@@ -1,6 +1,6 @@
 // The process runtime with real child processes: a small stub executor (a Node script that does
-// what the request's prompt says) stands in for `node executor/main.ts`; the model init step runs
-// the init container's real script against a loopback HTTP server.
+// what the request's prompt says) stands in for `node executor/main.ts`; the model-cache step runs
+// the real executor/model-init against a loopback HTTP server.
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -276,7 +276,7 @@ describe('process runtime', () => {
     ).toBeUndefined();
   });
 
-  it('fetches the model with the init container script into the models folder, once', async () => {
+  it('fetches the model with executor/model-init into the models folder before the executor starts', async () => {
     const { runtime, until, dataDir } = setup();
     const sha256 = createHash('sha256').update(GGUF).digest('hex');
     const r = resolution(

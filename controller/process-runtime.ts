@@ -1,7 +1,7 @@
 // The local executor runtime: the run of a request is a child process on this machine instead of a
 // Kubernetes Job. It builds exactly what the Job runtime builds (job-spec.ts: the ConfigMap's
-// request.json + instructions.md, the Secret's ingest token, the container's env, the model init
-// container, activeDeadlineSeconds and backoffLimit) and maps it onto folders under
+// request.json + instructions.md, the Secret's ingest token, the container's env, the model-cache
+// step, activeDeadlineSeconds and backoffLimit) and maps it onto folders under
 // PROCESS_DATA_DIR:
 //
 //   runs/<namespace>/<run>/config/      the ConfigMap's files (AI_AGENTS_CONFIG_DIR)
@@ -23,7 +23,6 @@ import {
   EXECUTOR_CONFIG_DIR,
   EXIT_BAD_REQUEST,
   LABELS,
-  MODELS_MOUNT,
   WORKSPACE_MOUNT,
 } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
@@ -34,7 +33,6 @@ import {
   buildJob,
   buildSecret,
   childNames,
-  MODEL_INIT_CONTAINER,
   MODEL_LABEL,
   TOKEN_KEY,
   tokenExpiry,
@@ -53,6 +51,11 @@ import {
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** `node executor/main.ts`: the same program the executor images run. */
 export const DEFAULT_EXECUTOR_COMMAND = [process.execPath, path.join(REPO_ROOT, 'executor', 'main.ts')];
+/** `node executor/model-init/main.ts`: the model-cache init container's program. */
+export const MODEL_INIT_COMMAND = [
+  process.execPath,
+  path.join(REPO_ROOT, 'executor', 'model-init', 'main.ts'),
+];
 /** Variables of the controller's own environment handed to every executor (tuning, not secrets). */
 const PASSTHROUGH = /^(PATH|LANG|LC_[A-Z]+|TZ|AI_AGENTS_LLAMA_[A-Z_]+|NODE_LLAMA_CPP_[A-Z_]+)$/;
 const UPLOADS_DIR_ENV = 'AI_AGENTS_UPLOADS_DIR';
@@ -64,6 +67,8 @@ export interface ProcessRuntimeOptions {
   now?: () => Date;
   /** argv that starts the executor (default: node executor/main.ts). */
   executorCommand?: readonly string[];
+  /** argv of the model-cache step (default: node executor/model-init/main.ts). */
+  modelInitCommand?: readonly string[];
   /** Between SIGTERM and SIGKILL (default 10 s; a pod's default grace is 30 s). */
   killGraceMs?: number;
   /** Wait before a retried attempt (default 1 s). */
@@ -98,14 +103,13 @@ interface EnvVar {
 }
 interface ContainerSpec {
   name: string;
-  command?: string[];
   env?: EnvVar[];
 }
 interface JobShape {
   spec: {
     backoffLimit: number;
     activeDeadlineSeconds: number;
-    template: { spec: { initContainers?: ContainerSpec[]; containers: ContainerSpec[] } };
+    template: { spec: { containers: ContainerSpec[] } };
   };
 }
 
@@ -120,6 +124,7 @@ interface Live {
   /** Only in memory: never written to state.json or logs. */
   token: string;
   timeoutSeconds: number;
+  download?: Resolution['modelDownload'];
 }
 
 const isActive = (s: RunState) => s === 'pending' || s === 'running';
@@ -196,6 +201,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     uploads: path.join(root, 'uploads'),
   };
   const command = opts.executorCommand ?? DEFAULT_EXECUTOR_COMMAND;
+  const modelInitCommand = opts.modelInitCommand ?? MODEL_INIT_COMMAND;
   const graceMs = opts.killGraceMs ?? 10_000;
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const parentEnv = opts.env ?? process.env;
@@ -320,22 +326,25 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     live.deadline = setTimeout(() => void terminate(live, 'deadline'), job.spec.activeDeadlineSeconds * 1000);
     live.deadline.unref();
 
-    // the model init container: same command and env, /models mapped to the local cache
-    const init = job.spec.template.spec.initContainers?.find((c) => c.name === MODEL_INIT_CONTAINER);
-    if (init?.command) {
+    // the model init container's step, by the same program (executor/model-init) into the local cache
+    const download = live.download;
+    if (download) {
       const initEnv: Record<string, string> = {
         PATH: parentEnv.PATH ?? '/usr/bin:/bin',
         HOME: path.join(dir, 'tmp'),
+        AI_AGENTS_MODEL_URL: download.url,
+        AI_AGENTS_MODEL_FILE: download.file,
+        AI_AGENTS_MODELS_DIR: dirs.models,
+        ...(download.sha256 ? { AI_AGENTS_MODEL_SHA256: download.sha256 } : {}),
       };
-      for (const e of init.env ?? []) if (e.value !== undefined) initEnv[e.name] = mapPath(e.value);
-      await mkdir(dirs.models, { recursive: true });
-      const res = await step(live, init.command, initEnv, path.join(dir, 'model-init.log'), dir);
+      const initLog = path.join(dir, 'model-init.log');
+      const res = await step(live, modelInitCommand, initEnv, initLog, dir);
       if (stoppedOutcome(live)) return;
       if (res.code !== 0) {
         finish(live, 'failed', {
           reason: 'ModelDownloadFailed',
-          message: `the model could not be fetched from ${initEnv.MODEL_URL ?? '(no URL)'}: ${
-            lastLine(tail(path.join(dir, 'model-init.log')), live.token) || `exit ${res.code ?? res.signal}`
+          message: `the model could not be fetched from ${download.url}: ${
+            lastLine(tail(initLog), live.token) || `exit ${res.code ?? res.signal}`
           }`,
         });
         return;
@@ -374,13 +383,6 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       await new Promise((res) => setTimeout(res, retryDelayMs));
       if (live.stopping && stoppedOutcome(live)) return;
     }
-  }
-
-  /** A container path under /models, /workspace or /etc/ai-agents → the local folder. */
-  function mapPath(value: string): string {
-    if (value === MODELS_MOUNT || value.startsWith(`${MODELS_MOUNT}/`))
-      return path.join(dirs.models, value.slice(MODELS_MOUNT.length));
-    return value;
   }
 
   /** The executor's env: the Job container's, with the Secret resolved and the mounts mapped. */
@@ -535,6 +537,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
         done: Promise.resolve(),
         token,
         timeoutSeconds: resolution.timeoutSeconds,
+        ...(resolution.modelDownload ? { download: resolution.modelDownload } : {}),
       };
       runs.set(k, live);
       await persist(live);
