@@ -33,6 +33,8 @@ export function routeLabel(c: Context): string {
 export function createApp(deps: AppDeps): App {
   const s = createServices(deps);
   const app = new Hono();
+  // Probes and metrics first: they answer before the request-id, metrics and log middleware.
+  app.route('/', healthApp(s.metrics.registry));
 
   app.use(
     '*',
@@ -44,7 +46,6 @@ export function createApp(deps: AppDeps): App {
       const route = routeLabel(c);
       s.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
       c.header('X-Content-Type-Options', 'nosniff');
-      if (route === '/health' || route === '/ready' || route === '/metrics') return;
       s.log.info('request', {
         requestId: c.get('requestId'),
         method: c.req.method,
@@ -59,7 +60,6 @@ export function createApp(deps: AppDeps): App {
   );
   app.use('/api/*', routeGate(deps.auth.requireRole));
 
-  app.route('/', healthApp(s.metrics.registry));
   if (deps.auth.routes) app.route('/api/auth', deps.auth.routes);
   app.route('/api/jobs', jobsApp(s, { ...(deps.eventStream ? { events: deps.eventStream } : {}) }));
   app.route('/api/events/ingest', ingestApp(s));

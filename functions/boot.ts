@@ -1,20 +1,21 @@
 // Builds the production app from the environment: config (fails with every problem listed), the
-// real Kube client (in-cluster ServiceAccount or KUBECONFIG), the file event log, and the real auth.
-// Runtime-neutral: main.node.ts and main.deno.ts pass the env and how to find the peer address.
-import { KubeConfig } from '@kubernetes/client-node';
+// real Kube client (in-cluster ServiceAccount or KUBECONFIG; loaded lazily, see lib/lazy-kube.ts),
+// the file event log, and the real auth. Runtime-neutral: main.node.ts and main.deno.ts pass the
+// env and how to find the peer address.
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Context } from 'hono';
 import { type App, createApp } from './app.ts';
 import { createAuth, loadAuthConfig } from './auth/index.ts';
 import { type Config, loadConfig } from './config.ts';
 import { createFileEventStore } from './lib/event-store.ts';
-import { createKubeClient } from './lib/kube-client.ts';
+import { type LazyKube, lazyKube } from './lib/lazy-kube.ts';
 import { createLogger, type Logger } from './lib/log.ts';
-import { loadStatsConfig } from './stats/config.ts';
 
 export interface Booted {
   app: App;
   config: Config;
   log: Logger;
+  kube: LazyKube;
 }
 
 export function boot(
@@ -23,27 +24,32 @@ export function boot(
 ): Booted {
   const config = loadConfig(env);
   const authConfig = loadAuthConfig(env);
-  const stats = loadStatsConfig(env);
   const log = createLogger(config.logLevel, undefined, {
     service: 'ai-agents-functions',
     version: config.appVersion,
   });
-  let kc = runtime.kubeConfig;
-  if (!kc) {
-    kc = new KubeConfig();
-    kc.loadFromDefault();
-  }
+  const kube = lazyKube(config.namespace, async () => {
+    const [{ KubeConfig }, { createKubeClient }] = await Promise.all([
+      import('@kubernetes/client-node'),
+      import('./lib/kube-client.ts'),
+    ]);
+    let kc = runtime.kubeConfig;
+    if (!kc) {
+      kc = new KubeConfig();
+      kc.loadFromDefault();
+    }
+    return createKubeClient(kc, config.namespace);
+  });
   const auth = createAuth(authConfig, {
     ...(runtime.getPeerAddress ? { getPeerAddress: runtime.getPeerAddress } : {}),
     log,
   });
   const app = createApp({
     config,
-    kube: createKubeClient(kc, config.namespace),
+    kube,
     events: createFileEventStore(config.workspaceDir),
     auth: { routes: auth.routes, requireRole: auth.requireRole },
     log,
-    stats,
   });
-  return { app, config, log };
+  return { app, config, log, kube };
 }

@@ -1,6 +1,7 @@
-// Deno entry: `deno task start` (see deno.json). Same app, served by Deno.serve.
+// Deno entry: `deno task start` (deno.json). Same app, served by Deno.serve; the Kubernetes client
+// loads in the background once listening.
 import { getConnInfo } from 'hono/deno';
-import { boot } from './boot.ts';
+import { type Booted, boot } from './boot.ts';
 
 declare const Deno: {
   env: { toObject(): Record<string, string> };
@@ -8,8 +9,8 @@ declare const Deno: {
     opts: {
       port: number;
       hostname?: string;
-      onListen?: (addr: { port: number }) => void;
       signal?: AbortSignal;
+      onListen?: (addr: { port: number }) => void;
     },
     handler: (req: Request, info: unknown) => Response | Promise<Response>,
   ): { finished: Promise<void> };
@@ -18,21 +19,30 @@ declare const Deno: {
 };
 
 const env = Deno.env.toObject();
-let booted: ReturnType<typeof boot>;
+let booted: Booted;
 try {
   booted = boot(env, { getPeerAddress: (c) => getConnInfo(c).remote.address });
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   Deno.exit(1);
 }
-const { app, config, log } = booted;
+const { app, config, log, kube } = booted;
 const abort = new AbortController();
 const server = Deno.serve(
   {
     port: config.port,
     hostname: env.HOST ?? '0.0.0.0',
     signal: abort.signal,
-    onListen: ({ port }) => log.info('listening', { port, runtime: 'deno' }),
+    onListen: ({ port }) => {
+      log.info('listening', { port, runtime: 'deno' });
+      setTimeout(() => {
+        kube
+          .warm()
+          .catch((err) =>
+            log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
+          );
+      }, 0);
+    },
   },
   (req, info) => app.fetch(req, info),
 );

@@ -1,21 +1,35 @@
-// Node entry: `node functions/main.node.ts`. Serves the unified app with @hono/node-server, stops
-// on SIGTERM/SIGINT after flushing queued status writes.
+// Node entry: `node functions/main.node.ts` (or the bundle built by functions/build.ts). Listens,
+// then loads the Kubernetes client in the background; on SIGTERM/SIGINT stops accepting, flushes
+// queued status writes and exits.
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { boot } from './boot.ts';
+import { type Booted, boot } from './boot.ts';
 
-let booted: ReturnType<typeof boot>;
+const started = performance.now();
+let booted: Booted;
 try {
   booted = boot(process.env, { getPeerAddress: (c) => getConnInfo(c).remote.address });
 } catch (err) {
   console.error(err instanceof Error ? err.message : String(err));
   process.exit(1);
 }
-const { app, config, log } = booted;
+const { app, config, log, kube } = booted;
 
 const server = serve(
   { fetch: app.fetch, port: config.port, hostname: process.env.HOST ?? '0.0.0.0' },
-  (info) => log.info('listening', { port: info.port, runtime: 'node' }),
+  (info) => {
+    log.info('listening', {
+      port: info.port,
+      runtime: 'node',
+      startMs: Math.round(performance.now() - started),
+    });
+    setTimeout(() => {
+      kube.warm().then(
+        () => log.info('kubernetes client loaded', { sinceStartMs: Math.round(performance.now() - started) }),
+        (err) => log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
+      );
+    }, 0);
+  },
 );
 
 let stopping = false;
