@@ -22,6 +22,10 @@ if [ ! -f "$_root/node_modules/.lock-$_lock_hash" ]; then
     }
   ) 8>/tmp/ai-agents-npm.lock || return 1
 fi
+# the executor is its own npm project (agent CLIs, node-llama-cpp): kept out of the root deps
+if [ -f "$_root/executor/setup.sh" ]; then
+  flock /tmp/ai-agents-npm-executor.lock bash "$_root/executor/setup.sh" || return 1
+fi
 KUBE_BIN_DIR="$(bash "$_root/scripts/build-k8s.sh")" || return 1
 export KUBE_BIN_DIR
 export PATH="$_root/node_modules/.bin:$PATH"
