@@ -3,6 +3,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { completion, type ExecutorEvent } from '../../api/v1alpha1/events.ts';
 import { EXIT_BAD_REQUEST, EXIT_INTERRUPTED } from '../../api/v1alpha1/executor-contract.ts';
+import { tgzBytes } from '../archive/testing/archives.ts';
 import type { Backend, BackendContext } from '../backends/types.ts';
 import { baseRequest, createFixture } from '../testing/fixture.ts';
 import { startIngestReceiver } from '../testing/ingest-receiver.ts';
@@ -279,5 +280,50 @@ describe('executor runtime', () => {
     expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/attachment/);
     await expect(readFile(path.join(fx.workspace, 'attachments', 'secret.txt'))).rejects.toThrow();
     await expect(readFile(path.join(fx.workspace, 'attachments', 'link.txt'))).rejects.toThrow();
+  });
+
+  it('unpacks an uploaded workspace archive into the workspace; a hostile one is a bad request', async () => {
+    const id = `upl-${'a'.repeat(32)}`;
+    const { ingest, fx } = await setup(baseRequest({ attachments: [id] }));
+    await mkdir(path.join(fx.uploadsDir, id), { recursive: true });
+    await writeFile(
+      path.join(fx.uploadsDir, id, 'src.tar.gz'),
+      tgzBytes([{ name: 'src/main.txt', content: 'main' }]),
+    );
+    await writeFile(
+      path.join(fx.uploadsDir, id, '.upload.json'),
+      JSON.stringify({ kind: 'tar.gz', file: 'src.tar.gz' }),
+    );
+    let seen = '';
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          seen = await readFile(path.join(ctx.cwd, 'src', 'main.txt'), 'utf8');
+          return 'ok';
+        }),
+    });
+    expect(code).toBe(0);
+    expect(seen).toBe('main');
+    expect(ingest.events.some((e) => e.message === 'unpacked src.tar.gz into .')).toBe(true);
+
+    const bad = await setup(baseRequest({ attachments: [id] }));
+    await mkdir(path.join(bad.fx.uploadsDir, id), { recursive: true });
+    await writeFile(
+      path.join(bad.fx.uploadsDir, id, 'src.tar.gz'),
+      tgzBytes([{ name: '../escape.txt', content: 'x' }]),
+    );
+    await writeFile(
+      path.join(bad.fx.uploadsDir, id, '.upload.json'),
+      JSON.stringify({ kind: 'tar.gz', file: 'src.tar.gz' }),
+    );
+    const badCode = await runExecutor({
+      env: bad.fx.env,
+      log: () => {},
+      loadBackend: async () => scripted(async () => 'x'),
+    });
+    expect(badCode).toBe(EXIT_BAD_REQUEST);
+    expect(bad.ingest.events.find((e) => e.type === 'error')!.message).toMatch(/attachment refused/);
   });
 });

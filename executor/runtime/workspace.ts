@@ -3,6 +3,8 @@
 import { copyFile, lstat, mkdir, readdir, realpath, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExecutorRequest } from '../../api/v1alpha1/executor-contract.ts';
+import { unpackArchiveAttachments } from '../archive/attachments.ts';
+import { UnsafeArchiveError } from '../archive/extract.ts';
 import { cloneRepository } from '../git/git.ts';
 import { githubSession, hasGitHubCredentials, repoCoordinates } from '../git/github.ts';
 import type { ExecutorPaths } from './config.ts';
@@ -99,7 +101,10 @@ export async function prepareWorkspace(
   for (const file of attachments) {
     events.emit('log', `attachment ${path.relative(paths.workspace, file)}`, { attachment: file });
   }
-  if (!request.repository) return { cwd: paths.workspace, attachments };
+  if (!request.repository) {
+    await unpackArchives(request.attachments ?? [], paths, paths.workspace, events);
+    return { cwd: paths.workspace, attachments };
+  }
   const { url, ref } = request.repository;
   let token: string | undefined;
   if (/^https?:/.test(url) && hasGitHubCredentials(env)) {
@@ -115,5 +120,39 @@ export async function prepareWorkspace(
     commit: checkout.baseCommit,
     branch,
   });
+  await unpackArchives(
+    request.attachments ?? [],
+    paths,
+    path.join(paths.workspace, 'attachments', 'unpacked'),
+    events,
+  );
   return { cwd: dir, attachments, repository: { ...checkout, token } };
+}
+
+/**
+ * Workspace archives among the attachments (uploads-API ids whose metadata says tar, tar.gz or zip) are
+ * unpacked: into the workspace itself when there is no repository, beside the checkout otherwise.
+ * A hostile archive is a bad request.
+ */
+async function unpackArchives(
+  names: string[],
+  paths: ExecutorPaths,
+  target: string,
+  events: EventSink,
+): Promise<void> {
+  if (names.length === 0) return;
+  try {
+    const unpacked = await unpackArchiveAttachments(paths.uploadsDir, names, target);
+    for (const u of unpacked) {
+      events.emit('log', `unpacked ${u.file} into ${path.relative(paths.workspace, target) || '.'}`, {
+        attachment: u.id,
+        file: u.file,
+        target,
+      });
+    }
+  } catch (error) {
+    if (error instanceof UnsafeArchiveError)
+      throw new BadRequestError(`attachment refused: ${error.message}`);
+    throw error;
+  }
 }
