@@ -117,7 +117,7 @@ export function createFileEventStore(root: string, opts: { maxTracked?: number }
   };
 
   return {
-    append(ns, req, events) {
+    async append(ns, req, events) {
       const { dir, file } = pathOf(ns, req);
       const key = `${ns}/${req}`;
       return serial(key, async () => {
@@ -148,7 +148,7 @@ export function createFileEventStore(root: string, opts: { maxTracked?: number }
         return { accepted: fresh, duplicates, lastSeq: state.lastSeq, ended: state.ended };
       });
     },
-    state(ns, req) {
+    async state(ns, req) {
       const { file } = pathOf(ns, req);
       const key = `${ns}/${req}`;
       return serial(key, async () => ({ ...(await getState(key, file)) }));

@@ -1,0 +1,192 @@
+// Unit tests for the functions' small services: rate limiter, API keys, event log, status
+// writer, route gate and apiserver error mapping.
+import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Hono } from 'hono';
+import { describe, expect, it } from 'vitest';
+import type { ExecutorEvent } from '../../api/v1alpha1/events.ts';
+import { createStatusWriter } from '../ingest/status-writer.ts';
+import { testRequireRole } from '../testing/auth.ts';
+import { createApiKeyStore, presentedKey, sha256, timingSafeEqual, toHex } from './api-keys.ts';
+import { envelope, toApiError } from './errors.ts';
+import { createFileEventStore, EventLogError } from './event-store.ts';
+import { KubeError, kubeErrorFromStatus } from './kube.ts';
+import { kubeToApiError } from './kube-errors.ts';
+import { redact, silentLogger } from './log.ts';
+import { createMemoryKube } from './memory-kube.ts';
+import { createRateLimiter } from './rate-limit.ts';
+import { accessFor, ROUTE_ACCESS, routeGate } from './roles.ts';
+
+const ev = (seq: number, type: ExecutorEvent['type'] = 'message'): ExecutorEvent => ({
+  seq,
+  type,
+  time: '2026-01-01T00:00:00Z',
+});
+
+describe('rate limiter', () => {
+  it('allows the burst, then one per interval, and says how long to wait', () => {
+    let now = 0;
+    const rl = createRateLimiter({ perMinute: 60, burst: 3, now: () => now });
+    expect([rl.take('a'), rl.take('a'), rl.take('a')].every((r) => r.ok)).toBe(true);
+    expect(rl.take('a')).toEqual({ ok: false, retryAfterSeconds: 1 });
+    expect(rl.take('b').ok).toBe(true);
+    now += 1000;
+    expect(rl.take('a').ok).toBe(true);
+    expect(rl.take('a').ok).toBe(false);
+  });
+});
+
+describe('API keys', () => {
+  it('reads Bearer or X-API-Key, compares digests in constant time, accepts every rotated hash', async () => {
+    expect(presentedKey(new Headers({ authorization: 'Bearer abc' }))).toBe('abc');
+    expect(presentedKey(new Headers({ authorization: 'Basic abc', 'x-api-key': 'k' }))).toBe('k');
+    expect(presentedKey(new Headers())).toBeUndefined();
+    expect(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 2]))).toBe(true);
+    expect(timingSafeEqual(new Uint8Array([1, 2]), new Uint8Array([1, 3]))).toBe(false);
+    const kube = createMemoryKube();
+    kube.secrets.push({
+      name: 'key-ops',
+      labels: { 'labrats.work/api-key': 'true' },
+      data: {
+        caller: 'ops',
+        sha256: toHex(await sha256('old-key')),
+        'sha256.2026': toHex(await sha256('new-key')),
+      },
+    });
+    kube.secrets.push({ name: 'unlabelled', labels: {}, data: { sha256: toHex(await sha256('stray')) } });
+    let now = 0;
+    const store = createApiKeyStore({
+      staticKeys: [{ caller: 'ci', key: 'static-key' }],
+      kube,
+      cacheSeconds: 10,
+      now: () => now,
+    });
+    expect(await store.verify('static-key')).toEqual({ caller: 'ci' });
+    expect(await store.verify('old-key')).toEqual({ caller: 'ops', apiKeyRef: 'key-ops' });
+    expect(await store.verify('new-key')).toEqual({ caller: 'ops', apiKeyRef: 'key-ops' });
+    expect(await store.verify('stray')).toBeUndefined();
+    // unknown keys re-read the Secrets at most once a second
+    const reads = kube.calls.listSecrets;
+    for (let i = 0; i < 5; i++) await store.verify(`guess-${i}`);
+    expect(kube.calls.listSecrets).toBe(reads);
+    now += 1500;
+    await store.verify('guess-again');
+    expect(kube.calls.listSecrets).toBe(reads! + 1);
+  });
+});
+
+describe('event log', () => {
+  it('serialises concurrent appends: overlapping retries add nothing twice, gaps are refused', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evlog-'));
+    const store = createFileEventStore(dir);
+    const results = await Promise.allSettled([
+      store.append('ns', 'r1', [ev(1), ev(2)]),
+      store.append('ns', 'r1', [ev(1), ev(2)]),
+      store.append('ns', 'r1', [ev(2), ev(3)]),
+      store.append('ns', 'r1', [ev(5)]),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
+    expect((results[3] as PromiseRejectedResult).reason).toBeInstanceOf(EventLogError);
+    const lines = readFileSync(join(dir, 'ns', 'r1', 'events.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
+    await store.append('ns', 'r1', [ev(4, 'completed')]);
+    await expect(store.append('ns', 'r1', [ev(5)])).rejects.toMatchObject({ code: 'request_ended' });
+    expect(await store.append('ns', 'r1', [ev(4, 'completed')])).toMatchObject({
+      accepted: [],
+      duplicates: 1,
+    });
+  });
+
+  it('recovers after a crash mid-write: the unfinished line is cut, the log carries on', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evlog-'));
+    await createFileEventStore(dir).append('ns', 'r2', [ev(1), ev(2)]);
+    appendFileSync(join(dir, 'ns', 'r2', 'events.jsonl'), '{"seq":3,"ty');
+    const fresh = createFileEventStore(dir);
+    expect(await fresh.state('ns', 'r2')).toEqual({ lastSeq: 2, ended: false });
+    await fresh.append('ns', 'r2', [ev(3)]);
+    const { events, offset } = await fresh.readFrom('ns', 'r2', 0);
+    expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
+    await fresh.append('ns', 'r2', [ev(4)]);
+    expect((await fresh.readFrom('ns', 'r2', offset)).events.map((e) => e.seq)).toEqual([4]);
+  });
+
+  it('refuses names that are not Kubernetes names (no path tricks)', async () => {
+    const store = createFileEventStore(mkdtempSync(join(tmpdir(), 'evlog-')));
+    await expect(store.append('ns', '../etc', [ev(1)])).rejects.toThrow(/invalid/);
+  });
+});
+
+describe('status writer', () => {
+  it('folds updates, writes only ingest fields, retries conflicts and forgets deleted requests', async () => {
+    const kube = createMemoryKube();
+    await kube.create('InferenceRequest', { metadata: { name: 'r' }, spec: { agent: 'a', prompt: 'p' } });
+    await kube.patchStatus('InferenceRequest', 'r', { status: { phase: 'Running' } });
+    const w = createStatusWriter({ kube, intervalMs: 60_000, log: silentLogger });
+    kube.failNext('patchStatus', new KubeError(409, 'Conflict', 'conflict'));
+    w.update('r', { eventCount: 1, lastEvent: { seq: 1, type: 'started' } });
+    await w.idle(); // the first summary is written at once (after one conflict retry)
+    expect(w.writes).toBe(1);
+    const calls = kube.calls.patchStatus;
+    w.update('r', { eventCount: 2, lastEvent: { seq: 2, type: 'message' } });
+    w.update('r', { eventCount: 3, lastEvent: { seq: 3, type: 'message' } });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(kube.calls.patchStatus).toBe(calls); // held back by the interval
+    await w.flushAll();
+    const st = (await kube.get('InferenceRequest', 'r')).status;
+    expect(st).toMatchObject({ phase: 'Running', eventCount: 3, lastEvent: { seq: 3 } });
+    expect(w.writes).toBe(2); // the two later updates folded into one write
+    w.update('gone', { eventCount: 1 });
+    await w.flushAll();
+    expect(w.writes).toBe(2);
+  });
+});
+
+describe('route gate', () => {
+  it('picks the most specific rule and refuses routes missing from the table', async () => {
+    const lookup = accessFor(ROUTE_ACCESS);
+    expect(lookup('POST', '/api/jobs/submit')?.access).toBe('public');
+    expect(lookup('GET', '/api/resources/agents/x/preview')?.access).toBe('viewer');
+    expect(lookup('PATCH', '/api/jobs/x')).toBeUndefined();
+    const app = new Hono();
+    app.use('/api/*', routeGate(testRequireRole));
+    app.get('/api/secret-admin-thing', (c) => c.text('leak'));
+    app.onError((err, c) => envelope(c, toApiError(err)));
+    const res = await app.request('/api/secret-admin-thing', { headers: { 'x-test-user': 'u:admin' } });
+    expect(res.status).toBe(404);
+  });
+});
+
+describe('errors and logs', () => {
+  it('maps apiserver errors: 422 causes to field paths, 429/5xx to 503 with Retry-After', () => {
+    const invalid = kubeErrorFromStatus(422, {
+      kind: 'Status',
+      code: 422,
+      reason: 'Invalid',
+      message: 'x is invalid',
+      details: {
+        causes: [{ field: 'spec.type', message: 'Unsupported value', reason: 'FieldValueNotSupported' }],
+      },
+    });
+    expect(kubeToApiError(invalid)).toMatchObject({
+      status: 400,
+      code: 'invalid_body',
+      details: [{ path: 'spec.type' }],
+    });
+    const busy = kubeToApiError(
+      kubeErrorFromStatus(429, '{"code":429,"reason":"TooManyRequests","details":{"retryAfterSeconds":2}}'),
+    );
+    expect(busy).toMatchObject({ status: 503, headers: { 'Retry-After': '2' } });
+    expect(kubeToApiError(new Error('ECONNREFUSED')).status).toBe(503);
+  });
+
+  it('redacts credential-looking keys at any depth', () => {
+    expect(redact({ a: 1, Authorization: 'x', nested: [{ apiKey: 'k', cookie: 'c', ok: 'y' }] })).toEqual({
+      a: 1,
+      Authorization: '[redacted]',
+      nested: [{ apiKey: '[redacted]', cookie: '[redacted]', ok: 'y' }],
+    });
+  });
+});
