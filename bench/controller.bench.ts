@@ -1,0 +1,237 @@
+// Controller benchmarks (DESIGN.md §5): request created → Job created latency at 100 requests/s,
+// a 2,000-request burst admitted vs the raw Job-create rate, and controller RSS with 10,000
+// requests cached. Runs on the basic control plane: Jobs are created, not run.
+import { readFileSync } from 'node:fs';
+import { KubeConfig } from '@kubernetes/client-node';
+import { createInformer, kubeSource } from '../controller/informer.ts';
+import { EXECUTOR_SELECTOR } from '../controller/job-spec.ts';
+import { createKubeClient, type KubeClient, type KubeObject, RESOURCES } from '../controller/kube.ts';
+import { silentLogger } from '../controller/log.ts';
+import type { Running } from '../controller/main.ts';
+import { createFixtures, runInProcess, spawnController, testEnv } from '../controller/testing.ts';
+import { freePort } from '../scripts/controlplane/index.ts';
+import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+
+const BASELINE_JOB = 'raw Job create/s';
+const LATENCY_RATE = 100; // requests per second
+const LATENCY_SECONDS = 5;
+const BURST = 2000;
+const CACHED = 10_000;
+
+const irBody = (name: string) => ({
+  apiVersion: 'labrats.work/v1alpha1',
+  kind: 'InferenceRequest',
+  metadata: { name },
+  spec: { agent: 'developer', prompt: `bench ${name}` },
+});
+
+async function namespace(client: KubeClient, name: string) {
+  await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name } } });
+  await createFixtures(client, name);
+}
+
+/** Resolves names of executor Jobs as they appear, with the time first seen. */
+function watchJobs(client: KubeClient, ns: string) {
+  const seen = new Map<string, number>();
+  const inf = createInformer<KubeObject>({
+    name: 'bench-jobs',
+    source: kubeSource(client, RESOURCES.jobs, ns),
+    labelSelector: EXECUTOR_SELECTOR,
+    log: silentLogger,
+  });
+  inf.on((event, job) => {
+    if (event === 'add' && !seen.has(job.metadata.name)) seen.set(job.metadata.name, performance.now());
+  });
+  inf.start();
+  return { seen, ready: inf.waitForSync(), stop: () => inf.stop() };
+}
+
+async function until(check: () => boolean, timeoutMs: number, what: string) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out: ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function rawJobRate(client: KubeClient, ns: string): Promise<number> {
+  const r = await rate(600, 16, (i) =>
+    client.create(RESOURCES.jobs, ns, {
+      apiVersion: 'batch/v1',
+      kind: 'Job',
+      metadata: { name: `raw-${i}` },
+      spec: {
+        backoffLimit: 0,
+        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
+      },
+    }),
+  );
+  return r.perSecond;
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
+  const cp = await ctx.controlPlane();
+  const kc = new KubeConfig();
+  kc.loadFromFile(cp.kubeconfigPath);
+  const client = createKubeClient(kc);
+  const stamp = Date.now().toString(36);
+  const rows: BenchRow[] = [];
+
+  // baseline: the raw Job-create rate (from apiserver.bench.ts when it ran, else measured here)
+  let jobBaseline = ctx.baselines.get(BASELINE_JOB);
+  if (!jobBaseline) {
+    const ns = `bench-ctrl-raw-${stamp}`;
+    await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+    jobBaseline = await rawJobRate(client, ns);
+    ctx.baselines.set(BASELINE_JOB, jobBaseline);
+    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+  }
+
+  // 1. latency at a steady 100 requests/s
+  {
+    const ns = `bench-ctrl-lat-${stamp}`;
+    await namespace(client, ns);
+    const controller: Running = await runInProcess(
+      cp.kubeconfigPath,
+      testEnv(ns, { WORKER_CONCURRENCY: '100000', LOG_LEVEL: 'error' }),
+    );
+    await controller.controller.waitForSync();
+    const jobs = watchJobs(client, ns);
+    await jobs.ready;
+    const sentAt = new Map<string, number>();
+    const total = LATENCY_RATE * LATENCY_SECONDS;
+    const start = performance.now();
+    const creates: Promise<unknown>[] = [];
+    for (let i = 0; i < total; i++) {
+      const due = start + (i * 1000) / LATENCY_RATE;
+      const wait = due - performance.now();
+      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      const name = `lat-${i}`;
+      sentAt.set(`${name}-run`, performance.now());
+      creates.push(client.create(RESOURCES.inferencerequests, ns, irBody(name)));
+    }
+    await Promise.all(creates);
+    await until(() => jobs.seen.size >= total, 60_000, 'latency Jobs');
+    const latencies = [...jobs.seen].map(([n, t]) => t - sentAt.get(n)!).sort((a, b) => a - b);
+    await jobs.stop();
+    await controller.stop();
+    const p50 = percentile(latencies, 50);
+    const p99 = percentile(latencies, 99);
+    ctx.log(
+      `latency over ${total} requests at ${LATENCY_RATE}/s: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
+    );
+    rows.push(
+      {
+        measure: 'request created → Job created p50 @100/s',
+        value: p50,
+        unit: 'ms',
+        target: '<= 50 ms',
+        pass: p50 <= 50,
+      },
+      {
+        measure: 'request created → Job created p99 @100/s',
+        value: p99,
+        unit: 'ms',
+        target: '<= 250 ms',
+        pass: p99 <= 250,
+      },
+    );
+    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+  }
+
+  // 2. a burst of 2,000 requests, all waiting before the controller starts: admitted rate
+  {
+    const ns = `bench-ctrl-burst-${stamp}`;
+    await namespace(client, ns);
+    await rate(BURST, 16, (i) => client.create(RESOURCES.inferencerequests, ns, irBody(`burst-${i}`)));
+    const jobs = watchJobs(client, ns);
+    await jobs.ready;
+    const t0 = performance.now();
+    const controller = await runInProcess(
+      cp.kubeconfigPath,
+      testEnv(ns, { WORKER_CONCURRENCY: '100000', RECONCILE_WORKERS: '32', LOG_LEVEL: 'error' }),
+    );
+    await until(() => jobs.seen.size >= BURST, 300_000, 'burst Jobs');
+    const seconds = (Math.max(...jobs.seen.values()) - t0) / 1000;
+    await jobs.stop();
+    await controller.stop();
+    const perSecond = BURST / seconds;
+    ctx.log(
+      `burst: ${BURST} Jobs in ${seconds.toFixed(2)} s (${perSecond.toFixed(0)}/s; raw ${jobBaseline.toFixed(0)}/s)`,
+    );
+    rows.push(
+      ratioRow(
+        `${BURST}-request burst admitted (Jobs created)`,
+        perSecond,
+        'Jobs/s',
+        BASELINE_JOB,
+        jobBaseline,
+        0.9,
+      ),
+    );
+    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+  }
+
+  // 3. resident memory of a standby controller process with 10,000 requests in its cache
+  {
+    const ns = `bench-ctrl-rss-${stamp}`;
+    await namespace(client, ns);
+    // someone else holds the Lease, so the controller only caches (no writes)
+    const now = new Date().toISOString().replace('Z', '000Z');
+    await client.create(RESOURCES.leases, ns, {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { name: 'ai-agents-controller' },
+      spec: { holderIdentity: 'bench', leaseDurationSeconds: 3600, renewTime: now, acquireTime: now },
+    });
+    const measure = async () => {
+      const port = await freePort();
+      const child = spawnController(
+        cp.kubeconfigPath,
+        testEnv(ns, { LEADER_ELECTION: 'true', PORT: String(port), LOG_LEVEL: 'error' }),
+      );
+      try {
+        let readyFlag = false;
+        const deadline = Date.now() + 120_000;
+        while (!readyFlag) {
+          if (Date.now() > deadline || child.proc.exitCode !== null)
+            throw new Error(`controller not ready: ${child.output()}`);
+          readyFlag = await fetch(`http://127.0.0.1:${port}/ready`).then(
+            (r) => r.ok,
+            () => false,
+          );
+          if (!readyFlag) await new Promise((r) => setTimeout(r, 100));
+        }
+        // let the heap settle after the initial list
+        await new Promise((r) => setTimeout(r, 3000));
+        return rssMb(child.proc.pid!);
+      } finally {
+        await child.kill('SIGTERM');
+      }
+    };
+    const empty = await measure();
+    const created = await rate(CACHED, 16, (i) =>
+      client.create(RESOURCES.inferencerequests, ns, irBody(`cached-${i}`)),
+    );
+    ctx.log(`created ${CACHED} requests at ${created.perSecond.toFixed(0)}/s`);
+    const full = await measure();
+    ctx.log(`controller RSS: ${empty.toFixed(1)} MB empty, ${full.toFixed(1)} MB with ${CACHED} requests`);
+    rows.push(
+      { measure: 'controller RSS, empty cache', value: empty, unit: 'MB' },
+      {
+        measure: `controller RSS with ${CACHED} requests cached`,
+        value: full,
+        unit: 'MB',
+        target: '<= 150 MB',
+        pass: full <= 150,
+      },
+    );
+    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+  }
+  return rows;
+}
