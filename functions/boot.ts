@@ -10,6 +10,7 @@ import { type Config, loadConfig } from './config.ts';
 import { createFileEventStore } from './lib/event-store.ts';
 import { type LazyKube, lazyKube } from './lib/lazy-kube.ts';
 import { createLogger, type Logger } from './lib/log.ts';
+import { loadStatsConfig } from './stats/config.ts';
 
 export interface Booted {
   app: App;
@@ -24,6 +25,7 @@ export function boot(
 ): Booted {
   const config = loadConfig(env);
   const authConfig = loadAuthConfig(env);
+  const stats = loadStatsConfig(env);
   const log = createLogger(config.logLevel, undefined, {
     service: 'ai-agents-functions',
     version: config.appVersion,
@@ -50,6 +52,7 @@ export function boot(
     events: createFileEventStore(config.workspaceDir),
     auth: { routes: auth.routes, requireRole: auth.requireRole },
     log,
+    stats,
   });
   return { app, config, log, kube };
 }
