@@ -33,6 +33,7 @@ export interface RunOptions {
 }
 
 const FINISHED_FILE = 'finished.json';
+const DEADLINE_MARGIN_MS = 10_000;
 
 export function computeUsage(
   usage: BackendUsage,
@@ -136,12 +137,23 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   }, timings.heartbeatMs);
   heartbeat.unref();
 
+  let deadline: NodeJS.Timeout | undefined;
   let exitCode: number;
   let completion: Completion;
   let summary: string;
   try {
     const config = await abortable(loadConfig(env), abort.signal);
     const { request } = config;
+    // Stop a little before the Job's activeDeadlineSeconds so the report still gets out.
+    const budgetMs = Math.max(1000, request.timeoutSeconds * 1000 - DEADLINE_MARGIN_MS);
+    deadline = setTimeout(
+      () =>
+        abort.abort(
+          new InterruptedError(`deadline reached: the request's ${request.timeoutSeconds}s timeout`),
+        ),
+      budgetMs,
+    );
+    deadline.unref();
     const backend = await abortable(options.loadBackend(request.executor), abort.signal);
     events.emit(
       'log',
@@ -198,6 +210,7 @@ export async function runExecutor(options: RunOptions): Promise<number> {
     };
   } finally {
     clearInterval(heartbeat);
+    clearTimeout(deadline);
     options.interrupt?.removeEventListener('abort', onInterrupt);
   }
 

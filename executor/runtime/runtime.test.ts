@@ -326,4 +326,20 @@ describe('executor runtime', () => {
     expect(badCode).toBe(EXIT_BAD_REQUEST);
     expect(bad.ingest.events.find((e) => e.type === 'error')!.message).toMatch(/attachment refused/);
   });
+
+  it("stops at the request's own timeout and reports it", async () => {
+    const { ingest, fx } = await setup(baseRequest({ timeoutSeconds: 1 }));
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          return 'never';
+        }),
+    });
+    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/deadline reached/);
+    expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
+  });
 });
