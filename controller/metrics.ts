@@ -1,6 +1,6 @@
 // Prometheus metrics (prom-client). Labels are bounded: phases, outcomes, informer names.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
-import { type InferenceRequest, isTerminal, PHASES } from '../api/v1alpha1/index.ts';
+import { type InferenceRequest, isTerminal, PHASES, TERMINAL_PHASES } from '../api/v1alpha1/index.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -101,6 +101,34 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
     labelNames: ['model'],
     registers: [registry],
   });
+  // Series start at zero as soon as a model is known, so the first finish, token or cost of a
+  // model shows as an increase (Prometheus cannot see the increase of a series born non-zero).
+  const modelsSeen = new Set<string>();
+  const ensureModel = (model: string) => {
+    if (modelsSeen.has(model)) return;
+    modelsSeen.add(model);
+    for (const phase of TERMINAL_PHASES) {
+      requestsFinished.inc({ phase, model }, 0);
+      runDuration.zero({ phase, model });
+    }
+    for (const direction of ['input', 'output']) tokens.inc({ model, direction }, 0);
+    costUsd.inc({ model }, 0);
+  };
+  const callbacks = new Counter({
+    name: 'ai_agents_controller_callbacks_total',
+    help: 'Callback delivery attempts by outcome',
+    labelNames: ['outcome'],
+    registers: [registry],
+  });
+  for (const outcome of ['delivered', 'failed', 'gave_up']) callbacks.inc({ outcome }, 0);
+  const reconcileDuration = new Histogram({
+    name: 'ai_agents_controller_reconcile_duration_seconds',
+    help: 'Time to reconcile one request',
+    labelNames: ['outcome'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  for (const outcome of ['success', 'error', 'requeue']) reconcileDuration.zero({ outcome });
   return {
     registry,
     requestsFinished,
@@ -110,6 +138,7 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
     observeTransition(old, next) {
       // bounded: AiModel names the controller resolved, never anything a caller typed
       const model = next.status?.resolvedModel ?? old.status?.resolvedModel ?? 'none';
+      if (model !== 'none' || (next.status?.phase && isTerminal(next.status.phase))) ensureModel(model);
       const phase = next.status?.phase;
       if (phase && isTerminal(phase) && !isTerminal(old.status?.phase)) {
         requestsFinished.inc({ phase, model });
@@ -127,13 +156,7 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
       if (output) tokens.inc({ model, direction: 'output' }, output);
       if (cost) costUsd.inc({ model }, cost);
     },
-    reconcileDuration: new Histogram({
-      name: 'ai_agents_controller_reconcile_duration_seconds',
-      help: 'Time to reconcile one request',
-      labelNames: ['outcome'],
-      buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
-      registers: [registry],
-    }),
+    reconcileDuration,
     jobsCreated: new Counter({
       name: 'ai_agents_controller_jobs_created_total',
       help: 'Executor Jobs created',
@@ -145,12 +168,7 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
       buckets: [0.01, 0.05, 0.1, 0.5, 1, 5, 15, 60, 300, 900, 3600],
       registers: [registry],
     }),
-    callbacks: new Counter({
-      name: 'ai_agents_controller_callbacks_total',
-      help: 'Callback delivery attempts by outcome',
-      labelNames: ['outcome'],
-      registers: [registry],
-    }),
+    callbacks,
     statusConflicts: new Counter({
       name: 'ai_agents_controller_status_conflicts_total',
       help: 'Status writes that hit a resourceVersion conflict',

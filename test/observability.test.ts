@@ -79,6 +79,13 @@ describe('controller transition metrics', () => {
     expect(await value(m, 'ai_agents_tokens_total', { model: 'sonnet', direction: 'input' })).toBe(150);
     expect(await value(m, 'ai_agents_tokens_total', { model: 'sonnet', direction: 'output' })).toBe(40);
     expect(await value(m, 'ai_agents_cost_usd_total', { model: 'sonnet' })).toBe(0.5);
+    // a newly resolved model gets zero series at once, so its first finish shows as an increase
+    m.observeTransition(request({ phase: 'Pending' }), request({ phase: 'Queued', resolvedModel: 'haiku' }));
+    expect(await value(m, 'ai_agents_requests_finished_total', { phase: 'Succeeded', model: 'haiku' })).toBe(
+      0,
+    );
+    expect(await value(m, 'ai_agents_tokens_total', { model: 'haiku', direction: 'output' })).toBe(0);
+    expect(await value(m, 'ai_agents_cost_usd_total', { model: 'haiku' })).toBe(0);
     // Cancelled before it ever resolved a model: the label is "none", not the caller's spec.model
     m.observeTransition(request({ phase: 'Pending' }), request({ phase: 'Cancelled' }));
     expect(await value(m, 'ai_agents_requests_finished_total', { phase: 'Cancelled', model: 'none' })).toBe(
