@@ -34,6 +34,11 @@ export const configSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /** Reconcile a Deployment + Service + Ingress per WebhookSource (needs RBAC on those kinds). */
+  WEBHOOK_SOURCES: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
 
   EXECUTOR_IMAGE: z
     .string()

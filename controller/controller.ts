@@ -16,6 +16,7 @@ import { createRequestReconciler } from './reconcile-request.ts';
 import type { ResolveLookup } from './resolve.ts';
 import type { ExecutorRuntime } from './runtime.ts';
 import { createStatusWriter } from './status.ts';
+import { createWebhookSourceController } from './webhooksource/index.ts';
 
 export interface Controller {
   client: KubeClient;
@@ -71,6 +72,9 @@ export function createController(opts: ControllerOptions): Controller {
   const crInformers = [requests, agents, models, configs, instructions];
 
   const runtime = opts.runtime ?? createJobRuntime({ client, config, now, log, resyncMs });
+  const webhookSources = config.WEBHOOK_SOURCES
+    ? createWebhookSourceController({ client, log, ...(ns ? { namespace: ns } : {}), resyncMs, now })
+    : undefined;
 
   const lookup: ResolveLookup = {
     agent: (n, name) => agents.get(`${n}/${name}`),
@@ -213,10 +217,16 @@ export function createController(opts: ControllerOptions): Controller {
       });
       for (const i of crInformers) i.start();
       runtime.start((requestKey) => queue.add(requestKey));
+      webhookSources?.startInformers();
     },
-    hasSynced: () => crInformers.every((i) => i.hasSynced()) && runtime.hasSynced(),
+    hasSynced: () =>
+      crInformers.every((i) => i.hasSynced()) && runtime.hasSynced() && (webhookSources?.hasSynced() ?? true),
     async waitForSync(signal) {
-      await Promise.all([...crInformers.map((i) => i.waitForSync(signal)), runtime.waitForSync(signal)]);
+      await Promise.all([
+        ...crInformers.map((i) => i.waitForSync(signal)),
+        runtime.waitForSync(signal),
+        webhookSources?.waitForSync(signal),
+      ]);
     },
     async startWorkers() {
       if (workersStarted) return;
@@ -231,10 +241,11 @@ export function createController(opts: ControllerOptions): Controller {
       });
       for (const r of requests.list()) queue.add(keyOf(r));
       queue.run(config.RECONCILE_WORKERS, reconcile);
+      await webhookSources?.startWorkers();
     },
     async stop() {
       await queue.shutdown();
-      await Promise.all([...crInformers.map((i) => i.stop()), runtime.stop()]);
+      await Promise.all([...crInformers.map((i) => i.stop()), runtime.stop(), webhookSources?.stop()]);
     },
   };
 }
