@@ -221,7 +221,11 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   const flushed = await sender.flush(timings.flushTimeoutMs);
   await sender.stop();
   spool.close();
-  if (sender.rejection) log(sender.rejection);
+  if (sender.rejection) {
+    // The outcome never reached the platform: do not let the Job look successful.
+    log(sender.rejection);
+    return exitCode === EXIT_SUCCESS ? EXIT_RETRIABLE : exitCode;
+  }
   if (!flushed) {
     log(`${sender.backlog} events not delivered; they stay spooled in ${spool.dir} for the next attempt`);
     return exitCode === EXIT_SUCCESS ? EXIT_RETRIABLE : exitCode;

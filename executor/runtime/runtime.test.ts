@@ -342,4 +342,34 @@ describe('executor runtime', () => {
     expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/deadline reached/);
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
   });
+
+  it('sends heartbeats while the backend works', async () => {
+    const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_HEARTBEAT_MS: '50' });
+    const code = await runExecutor({
+      env: fx.env,
+      log: () => {},
+      loadBackend: async () =>
+        scripted(async () => {
+          await ingest.waitFor((e) => e.type === 'heartbeat');
+          return 'ok';
+        }),
+    });
+    expect(code).toBe(0);
+    expect(ingest.events.find((e) => e.type === 'heartbeat')!.data).toHaveProperty('uptimeMs');
+  });
+
+  it('an ingest that refuses the token makes the run fail visibly instead of exiting 0', async () => {
+    const { ingest, fx } = await setup();
+    fx.env.AI_AGENTS_INGEST_TOKEN = 'wrong-token';
+    const lines: string[] = [];
+    const code = await runExecutor({
+      env: fx.env,
+      log: (l) => lines.push(l),
+      loadBackend: async () => scripted(async () => 'ok'),
+    });
+    expect(code).toBe(1);
+    expect(ingest.events).toHaveLength(0);
+    expect(lines.some((l) => l.includes('ingest refused events with 401'))).toBe(true);
+    expect(lines.join('\n')).not.toContain('wrong-token');
+  });
 });
