@@ -457,6 +457,14 @@ describe('dashboard and rules against that Prometheus', () => {
     expect(out).toMatch(/SUCCESS: \d+ rules found/);
   });
 
+  it('promtool unit tests: each alert fires when it should and stays quiet when it should not', () => {
+    const out = execFileSync('promtool', ['test', 'rules', 'prometheus-rules.promtest.yaml'], {
+      cwd: join(root, 'test/fixtures'),
+      encoding: 'utf8',
+    });
+    expect(out).toMatch(/SUCCESS/);
+  });
+
   it('Prometheus evaluates every rule without error, and nothing fires while all is well', async () => {
     const groups = await eventually('every rule evaluated', async () => {
       const res = await fetch(`${prom!.url}/api/v1/rules`);
