@@ -27,6 +27,17 @@ try {
   Deno.exit(1);
 }
 const { app, config, log, kube } = booted;
+// As in main.node.ts: load the Kubernetes client after the first answer (or a second after listening).
+let warming = false;
+const warm = () => {
+  if (warming) return;
+  warming = true;
+  setTimeout(() => {
+    kube
+      .warm()
+      .catch((err) => log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }));
+  }, 10);
+};
 const abort = new AbortController();
 const server = Deno.serve(
   {
@@ -35,16 +46,14 @@ const server = Deno.serve(
     signal: abort.signal,
     onListen: ({ port }) => {
       log.info('listening', { port, runtime: 'deno' });
-      setTimeout(() => {
-        kube
-          .warm()
-          .catch((err) =>
-            log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
-          );
-      }, 0);
+      setTimeout(warm, 1000);
     },
   },
-  (req, info) => app.fetch(req, info),
+  async (req, info) => {
+    const res = await app.fetch(req, info);
+    warm();
+    return res;
+  },
 );
 
 const stop = async (signal: string) => {

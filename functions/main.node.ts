@@ -15,20 +15,37 @@ try {
 }
 const { app, config, log, kube } = booted;
 
+// The Kubernetes client loads (blocking the event loop for a moment) once the first request —
+// normally the readiness probe — has been answered, or a second after listening; an API call that
+// comes first loads it itself.
+let warming = false;
+const warm = () => {
+  if (warming) return;
+  warming = true;
+  setTimeout(() => {
+    kube.warm().then(
+      () => log.info('kubernetes client loaded', { sinceStartMs: Math.round(performance.now() - started) }),
+      (err) => log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
+    );
+  }, 10);
+};
 const server = serve(
-  { fetch: app.fetch, port: config.port, hostname: process.env.HOST ?? '0.0.0.0' },
+  {
+    fetch: async (req, env) => {
+      const res = await app.fetch(req, env);
+      warm();
+      return res;
+    },
+    port: config.port,
+    hostname: process.env.HOST ?? '0.0.0.0',
+  },
   (info) => {
     log.info('listening', {
       port: info.port,
       runtime: 'node',
       startMs: Math.round(performance.now() - started),
     });
-    setTimeout(() => {
-      kube.warm().then(
-        () => log.info('kubernetes client loaded', { sinceStartMs: Math.round(performance.now() - started) }),
-        (err) => log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
-      );
-    }, 0);
+    setTimeout(warm, 1000);
   },
 );
 
