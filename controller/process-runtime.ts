@@ -69,7 +69,7 @@ export interface ProcessRuntimeOptions {
   executorCommand?: readonly string[];
   /** argv of the model-cache step (default: node executor/model-init/main.ts). */
   modelInitCommand?: readonly string[];
-  /** Between SIGTERM and SIGKILL (default 10 s; a pod's default grace is 30 s). */
+  /** Between SIGTERM and SIGKILL (default 5 s, inside the controller's own 10 s shutdown limit). */
   killGraceMs?: number;
   /** Wait before a retried attempt (default 1 s). */
   retryDelayMs?: number;
@@ -202,7 +202,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
   };
   const command = opts.executorCommand ?? DEFAULT_EXECUTOR_COMMAND;
   const modelInitCommand = opts.modelInitCommand ?? MODEL_INIT_COMMAND;
-  const graceMs = opts.killGraceMs ?? 10_000;
+  const graceMs = opts.killGraceMs ?? 5000;
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const parentEnv = opts.env ?? process.env;
   const key = ingestKey(config.INGEST_TOKEN_SECRET);
