@@ -129,4 +129,26 @@ describe('claude backend (real Claude Code CLI, fake Messages API)', () => {
     expect(error.message).toMatch(/claude/);
     expect(error.data).toMatchObject({ retriable: true });
   });
+
+  it('a prompt too long for one argument reaches the model through stdin', async () => {
+    const { api, fx } = await setup(() => ({
+      blocks: [{ type: 'text', text: 'Read it all.' }],
+      inputTokens: 40_000,
+      outputTokens: 3,
+    }));
+    const long = `${'lorem ipsum '.repeat(12_000)}END-OF-LONG-PROMPT-5d1e`;
+    await fx.writeRequest(
+      baseRequest({
+        executor: 'claude',
+        prompt: long,
+        agent: { name: 'developer', role: 'developer', repositoryAccess: 'read' },
+        model: { name: 'sonnet', provider: 'anthropic', model: 'claude-sonnet-4-5' },
+      }),
+    );
+    const code = await runExecutor({ env: fx.env, loadBackend, log: () => {} });
+    expect(code).toBe(0);
+    const user = JSON.stringify(api.requests.at(-1)!.body.messages);
+    expect(user).toContain('END-OF-LONG-PROMPT-5d1e');
+    expect(user).toContain('lorem ipsum lorem ipsum');
+  });
 });

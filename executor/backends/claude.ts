@@ -6,7 +6,7 @@ import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { runChild } from '../runtime/child.ts';
 import { errorMessage } from '../runtime/errors.ts';
-import { agentEnv, cliPath, contentText } from './cli.ts';
+import { agentEnv, cliPath, contentText, promptOnStdin } from './cli.ts';
 import { installCredentials, refreshedCredentials, writeBackCredentials } from './credentials.ts';
 import type { Backend, BackendContext, BackendResult } from './types.ts';
 
@@ -39,7 +39,9 @@ export function claudeArgs(
   ctx: Pick<BackendContext, 'request' | 'instructions' | 'prompt' | 'env'>,
 ): string[] {
   const { agent, model } = ctx.request;
-  const args = ['-p', ctx.prompt, '--output-format', 'stream-json', '--verbose', '--model', model.model];
+  // a long prompt goes on stdin (`claude -p` reads it from there when no prompt argument is given)
+  const args = promptOnStdin(ctx.prompt) ? ['-p'] : ['-p', ctx.prompt];
+  args.push('--output-format', 'stream-json', '--verbose', '--model', model.model);
   if (ctx.instructions.trim()) {
     const mode =
       ctx.env[CLAUDE_ENV.systemPromptMode] === 'replace' ? '--system-prompt' : '--append-system-prompt';
@@ -76,6 +78,7 @@ export class ClaudeBackend implements Backend {
       cwd: ctx.cwd,
       env,
       signal: ctx.signal,
+      input: promptOnStdin(ctx.prompt) ? ctx.prompt : undefined,
       onStderr: (line) => ctx.log(`claude: ${line}`),
       onLine: (line) => {
         let parsed: ClaudeLine;

@@ -33,3 +33,10 @@ export function contentText(content: unknown): string {
   }
   return content === undefined || content === null ? '' : JSON.stringify(content);
 }
+
+/** Prompts longer than this go to the CLI on stdin (one argv string is limited to 128 KiB on Linux). */
+export const ARGV_PROMPT_LIMIT_BYTES = 100_000;
+
+export function promptOnStdin(prompt: string): boolean {
+  return Buffer.byteLength(prompt) > ARGV_PROMPT_LIMIT_BYTES;
+}

@@ -92,4 +92,34 @@ describe('codex backend (real Codex CLI, fake Responses API)', () => {
     expect(done.result!.output).toBe('Wrote hello.txt.');
     expect(done.usage).toMatchObject({ inputTokens: 2200, outputTokens: 38 });
   });
+
+  it('a prompt too long for one argument reaches the model through stdin', async () => {
+    const api = await startFakeOpenAI(() => ({
+      output: [{ type: 'message', text: 'Read it all.' }],
+      inputTokens: 40_000,
+      outputTokens: 3,
+    }));
+    const ingest = await startIngestReceiver({ request: 'req-1' });
+    const long = `${'lorem ipsum '.repeat(12_000)}END-OF-LONG-PROMPT-7a2b`;
+    const fx = await createFixture({
+      request: baseRequest({
+        executor: 'codex',
+        prompt: long,
+        agent: { name: 'codex-developer', role: 'codex-developer', repositoryAccess: 'read' },
+        model: { name: 'gpt', provider: 'openai', model: 'gpt-5.5', baseUrl: api.url },
+      }),
+      ingestUrl: ingest.url,
+      ingestToken: ingest.token,
+      env: { AI_AGENTS_EXECUTOR: 'codex', OPENAI_API_KEY: 'sk-test-openai' },
+    });
+    cleanups.push(
+      () => api.close(),
+      () => ingest.close(),
+      () => fx.cleanup(),
+    );
+    const code = await runExecutor({ env: fx.env, loadBackend, log: () => {} });
+    expect(code).toBe(0);
+    expect(JSON.stringify(api.requests[0]!.body.input)).toContain('END-OF-LONG-PROMPT-7a2b');
+    expect(completion.parse(ingest.events.at(-1)!.data).result!.output).toBe('Read it all.');
+  });
 });

@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { runChild } from '../runtime/child.ts';
-import { agentEnv, cliPath } from './cli.ts';
+import { agentEnv, cliPath, promptOnStdin } from './cli.ts';
 import type { Backend, BackendContext, BackendResult } from './types.ts';
 
 export const CODEX_ENV = { bin: 'AI_AGENTS_CODEX_BIN' } as const;
@@ -61,7 +61,7 @@ export function codexArgs(ctx: Pick<BackendContext, 'request' | 'prompt' | 'cwd'
   const sandbox = ctx.request.agent.sandbox ?? 'workspace-write';
   if (sandbox === 'danger-full-access') args.push('--dangerously-bypass-approvals-and-sandbox');
   else args.push('-s', sandbox);
-  args.push(ctx.prompt);
+  args.push(promptOnStdin(ctx.prompt) ? '-' : ctx.prompt); // `-`: the prompt is read from stdin
   return args;
 }
 
@@ -83,6 +83,7 @@ export class CodexBackend implements Backend {
       cwd: ctx.cwd,
       env,
       signal: ctx.signal,
+      input: promptOnStdin(ctx.prompt) ? ctx.prompt : undefined,
       onStderr: (line) => ctx.log(`codex: ${line}`),
       onLine: (text) => {
         let line: CodexLine;

@@ -9,8 +9,10 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { completion } from '../../api/v1alpha1/events.ts';
 import type { ExecutorRequest } from '../../api/v1alpha1/executor-contract.ts';
+import { loadBackend } from '../backends/index.ts';
 import type { Backend } from '../backends/types.ts';
 import { runExecutor } from '../runtime/run.ts';
+import { afterToolResult, startFakeAnthropic } from '../testing/fake-anthropic.ts';
 import { type FakeGitHub, startFakeGitHub } from '../testing/fake-github.ts';
 import { baseRequest, createFixture } from '../testing/fixture.ts';
 import { type GitServer, startGitServer } from '../testing/git-server.ts';
@@ -203,5 +205,61 @@ describe('git and GitHub', () => {
     const error = ingest.events.find((e) => e.type === 'error')!;
     expect(error.message).toMatch(/git clone failed/);
     expect(JSON.stringify(ingest.events)).not.toContain('ghp_secret_value_123');
+  });
+
+  it('end to end with the real Claude Code CLI: it edits the checkout, the executor pushes and updates the PR', async () => {
+    const api = await startFakeAnthropic((body) =>
+      afterToolResult(body)
+        ? { blocks: [{ type: 'text', text: 'Added CHANGELOG.md.' }], inputTokens: 50, outputTokens: 5 }
+        : {
+            blocks: [
+              { type: 'tool_use', name: 'Bash', input: { command: 'echo "- first entry" > CHANGELOG.md' } },
+            ],
+            inputTokens: 40,
+            outputTokens: 10,
+          },
+    );
+    const ingest = await startIngestReceiver({ request: 'req-1' });
+    const fx = await createFixture({
+      request: baseRequest({
+        executor: 'claude',
+        prompt: 'Add a changelog.',
+        agent: {
+          name: 'developer',
+          role: 'developer',
+          repositoryAccess: 'pr',
+          allowedTools: ['Bash'],
+          maxTurns: 4,
+        },
+        model: { name: 'sonnet', provider: 'anthropic', model: 'claude-sonnet-4-5' },
+        repository: { url: repoUrl, ref: 'main', pullRequest: true },
+      }),
+      ingestUrl: ingest.url,
+      ingestToken: ingest.token,
+      env: {
+        AI_AGENTS_EXECUTOR: 'claude',
+        ANTHROPIC_BASE_URL: api.url,
+        ANTHROPIC_API_KEY: 'sk-ant-test',
+        CLAUDE_CODE_MAX_RETRIES: '0',
+        GITHUB_API_URL: github.url,
+        GITHUB_APP_ID: github.appId,
+        GITHUB_APP_PRIVATE_KEY: privateKey,
+        GITHUB_APP_INSTALLATION_ID: String(github.installationId),
+      },
+    });
+    cleanups.push(
+      () => api.close(),
+      () => ingest.close(),
+      () => fx.cleanup(),
+    );
+    const code = await runExecutor({ env: fx.env, loadBackend, log: () => {} });
+    expect(code, JSON.stringify(ingest.events.filter((e) => e.type === 'error'))).toBe(0);
+    expect(git(bare, 'show', 'ai-agents/req-1:CHANGELOG.md')).toBe('- first entry');
+    const done = completion.parse(ingest.events.at(-1)!.data);
+    expect(done.result!.pullRequestUrl).toBe(github.pulls[0]!.html_url);
+    expect(github.pulls[0]!.title).toBe('ai-agents: Added CHANGELOG.md.');
+    // the agent never saw the App key or the ingest token
+    const bash = api.requests.map((r) => JSON.stringify(r.body)).join('\n');
+    expect(bash).not.toContain('BEGIN RSA PRIVATE KEY');
   });
 });

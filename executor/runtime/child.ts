@@ -11,6 +11,8 @@ export interface ChildOptions {
   onLine: (line: string) => void;
   onStderr?: (line: string) => void;
   killGraceMs?: number;
+  /** Written to the child's stdin (then closed); stdin is /dev/null otherwise. */
+  input?: string;
 }
 
 export interface ChildResult {
@@ -29,9 +31,13 @@ export function runChild(command: string, args: string[], options: ChildOptions)
     const child = spawn(command, args, {
       cwd: options.cwd,
       env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
       detached: true,
     });
+    if (options.input !== undefined && child.stdin) {
+      child.stdin.on('error', () => {}); // a child that exits without reading: reported by its exit
+      child.stdin.end(options.input);
+    }
     let stderrTail = '';
     let killTimer: NodeJS.Timeout | undefined;
     const kill = (sig: NodeJS.Signals) => {
@@ -47,10 +53,10 @@ export function runChild(command: string, args: string[], options: ChildOptions)
       killTimer.unref();
     };
     options.signal.addEventListener('abort', onAbort, { once: true });
-    createInterface({ input: child.stdout }).on('line', (line) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
       if (line.trim() !== '') options.onLine(line);
     });
-    createInterface({ input: child.stderr }).on('line', (line) => {
+    createInterface({ input: child.stderr! }).on('line', (line) => {
       stderrTail = `${stderrTail + line}\n`.slice(-8192);
       options.onStderr?.(line);
     });
