@@ -27,6 +27,8 @@ export interface StatsOptions {
   minRateWindowSeconds?: number;
   /** A client to use instead of one built from prometheusUrl (tests). */
   prometheus?: PrometheusClient;
+  /** How long a summary is reused (default 2000 ms): dashboards poll it, each count is a full list. */
+  summaryCacheMs?: number;
 }
 
 export const MIN_RANGE_SECONDS = 60;
@@ -128,30 +130,51 @@ export function statsApp(s: Services, opts: StatsOptions = {}): Hono {
     });
   });
 
+  const summaryCacheMs = opts.summaryCacheMs ?? 2_000;
+  let cached: { at: number; body: Promise<SummaryBody> } | undefined;
   app.get('/summary', async function summary(c) {
-    const byPhase = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
-    let total = 0;
-    let cont: string | undefined;
-    let pages = 0;
-    do {
-      let res: Awaited<ReturnType<Services['kube']['list']>>;
-      try {
-        res = await s.kube.list<InferenceRequest & KubeObject>('InferenceRequest', {
-          limit: 500,
-          ...(cont ? { continue: cont } : {}),
-        });
-      } catch (err) {
-        throw kubeToApiError(err, 'request list');
-      }
-      for (const item of res.items) {
-        const phase = ((item.status as { phase?: string } | undefined)?.phase ?? 'Pending') as Phase;
-        byPhase[phase] = (byPhase[phase] ?? 0) + 1;
-        total++;
-      }
-      cont = res.continue;
-    } while (cont && ++pages < SUMMARY_MAX_PAGES);
-    return c.json({ byPhase, total, ...(cont ? { truncated: true } : {}) });
+    const now = s.now();
+    if (!cached || now - cached.at >= summaryCacheMs) {
+      const body = countByPhase(s);
+      cached = { at: now, body };
+      // a failed count is not kept
+      body.catch(() => {
+        if (cached?.body === body) cached = undefined;
+      });
+    }
+    return c.json(await cached.body);
   });
 
   return app;
+}
+
+interface SummaryBody {
+  byPhase: Record<Phase, number>;
+  total: number;
+  truncated?: true;
+}
+
+async function countByPhase(s: Services): Promise<SummaryBody> {
+  const byPhase = Object.fromEntries(PHASES.map((p) => [p, 0])) as Record<Phase, number>;
+  let total = 0;
+  let cont: string | undefined;
+  let pages = 0;
+  do {
+    let res: Awaited<ReturnType<Services['kube']['list']>>;
+    try {
+      res = await s.kube.list<InferenceRequest & KubeObject>('InferenceRequest', {
+        limit: 500,
+        ...(cont ? { continue: cont } : {}),
+      });
+    } catch (err) {
+      throw kubeToApiError(err, 'request list');
+    }
+    for (const item of res.items) {
+      const phase = ((item.status as { phase?: string } | undefined)?.phase ?? 'Pending') as Phase;
+      byPhase[phase] = (byPhase[phase] ?? 0) + 1;
+      total++;
+    }
+    cont = res.continue;
+  } while (cont && ++pages < SUMMARY_MAX_PAGES);
+  return { byPhase, total, ...(cont ? { truncated: true as const } : {}) };
 }

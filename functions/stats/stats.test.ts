@@ -254,12 +254,24 @@ describe('GET /api/stats/summary', () => {
     });
   });
 
-  it('apiserver unreachable → 503 in the envelope', async () => {
+  it('apiserver unreachable → 503 in the envelope, and the failure is not cached', async () => {
     const kube = createMemoryKube('ai-agents');
+    const { app } = build(undefined, kube);
     kube.failNext('list', new TypeError('fetch failed'));
-    const res = await get(build(undefined, kube).app, '/api/stats/summary');
+    const res = await get(app, '/api/stats/summary');
     expect(res.status).toBe(503);
     expect(((await res.json()) as ErrorBody).error.code).toBe('upstream_unavailable');
+    expect((await get(app, '/api/stats/summary')).status).toBe(200);
+  });
+
+  it('polls within 2 s share one count (one list)', async () => {
+    const kube = createMemoryKube('ai-agents');
+    const { app } = build(undefined, kube);
+    await get(app, '/api/stats/summary');
+    const lists = kube.calls.list;
+    expect(lists).toBe(1);
+    await get(app, '/api/stats/summary');
+    expect(kube.calls.list).toBe(lists);
   });
 });
 
