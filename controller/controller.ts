@@ -189,6 +189,8 @@ export function createController(opts: ControllerOptions): Controller {
     runtime,
     startInformers() {
       requests.on((event, r, old) => {
+        // only the leader counts finished runs, durations, tokens and cost
+        if (workersStarted && event === 'update' && old) metrics.observeTransition(old, r);
         if (event === 'delete') {
           admission.release(keyOf(r));
           queue.forget(keyOf(r));

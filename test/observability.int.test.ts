@@ -183,13 +183,6 @@ beforeAll(async () => {
 
   // the controller, in-process against the real apiserver (kwok plays the kubelet)
   controller = await runInProcess(inject('kubeconfig'), testEnv(ns.name, { WORKER_CONCURRENCY: '2' }));
-  // The one line controller/controller.ts is to carry in its request informer handler (on the
-  // leader): record terminal transitions and usage growth. Added here until it does.
-  const c = controller.controller;
-  c.requests.on((event, r, old) => {
-    if (event === 'update' && old) c.metrics.observeTransition(old, r);
-  });
-
   // the functions, served over HTTP with default process metrics as main.node.ts is to register them
   const workspace = mkdtempSync(join(tmpdir(), 'ai-agents-obs-fn-'));
   dirs.push(workspace);
