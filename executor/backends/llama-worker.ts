@@ -78,7 +78,11 @@ async function run(job: LlamaJob): Promise<void> {
     await model.dispose();
     await llama.dispose();
   } catch (error) {
-    const reason = logs.filter((l) => /error|fail|invalid|wrong|missing|expected/i.test(l)).slice(-5);
+    // llama.cpp's log lines reach the logger asynchronously: give the reason a moment to arrive (bounded).
+    const relevant = () => logs.filter((l) => /error|fail|invalid|wrong|missing|expected/i.test(l));
+    for (let i = 0; i < 50 && relevant().length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    await new Promise((r) => setTimeout(r, 20));
+    const reason = relevant().slice(-5);
     const message = [(error as Error).message, ...reason].join(' — ');
     await send({ type: 'error', stage, message });
   }
