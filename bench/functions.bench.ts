@@ -259,7 +259,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     // alternate rounds and take medians, to spread the drift of a shared machine over both
     const bareRates: number[] = [];
     const fullRates: number[] = [];
-    for (let round = 0; round < 3; round++) {
+    for (let round = 0; round < 5; round++) {
       bareRates.push((await healthRate(bare.port)).perSecond);
       fullRates.push((await healthRate(full.port)).perSecond);
     }

@@ -29,13 +29,16 @@ const warm = () => {
     );
   }, 10);
 };
+type Fetch = typeof app.fetch;
+let handle: Fetch = async (req, env) => {
+  const res = await app.fetch(req, env);
+  handle = app.fetch; // from now on, straight to the app
+  warm();
+  return res;
+};
 const server = serve(
   {
-    fetch: async (req, env) => {
-      const res = await app.fetch(req, env);
-      warm();
-      return res;
-    },
+    fetch: (req, env) => handle(req, env),
     port: config.port,
     hostname: process.env.HOST ?? '0.0.0.0',
   },
