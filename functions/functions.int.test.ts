@@ -244,6 +244,37 @@ describe('functions on a real apiserver with their ServiceAccount', () => {
     expect(rest.at(-1)?.event).toBe('end');
   });
 
+  it('an operator submits from the dashboard (POST /api/jobs): one request, source ui, caller from the user', async () => {
+    const body = JSON.stringify({ agent: 'developer', prompt: 'from the dashboard' });
+    const post = (headers: Record<string, string>) =>
+      fetch(`${fn.url}/api/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+    const before = (await irs()).length;
+    expect((await post({})).status).toBe(401);
+    expect((await post(asUser('viewer'))).status).toBe(403);
+    const bad = await fetch(`${fn.url}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...asUser('operator') },
+      body: JSON.stringify({ agent: 'developer' }),
+    });
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(await bad.json())).toContain('prompt');
+    expect((await irs()).length).toBe(before);
+
+    const res = await post(asUser('operator', 'Ada@Example.com'));
+    expect(res.status).toBe(202);
+    const { id } = (await res.json()) as { id: string };
+    const ir = await getIr(id);
+    expect(ir.spec).toMatchObject({ prompt: 'from the dashboard', source: { kind: 'ui' } });
+    // a subject that is not a label becomes a stable hashed caller id
+    expect(ir.spec.caller).toMatch(/^user-[0-9a-f]{16}$/);
+    expect(ir.metadata.labels?.['labrats.work/caller']).toBe(ir.spec.caller);
+    expect((await irs()).length).toBe(before + 1);
+  });
+
   it('cancel reaches the request (spec.cancel) and retry links a new one', async () => {
     const r = await submit({ agent: 'developer', prompt: 'cancel me' }, { 'idempotency-key': 'cancel-1' });
     const id = ((await r.json()) as { id: string }).id;

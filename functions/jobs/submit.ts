@@ -1,6 +1,6 @@
 // POST /api/jobs/submit — public, API key. Creates one InferenceRequest; with an Idempotency-Key
 // the name is derived from (caller, key), so a retry finds the request it made the first time.
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import type { z } from 'zod';
 import { inferenceRequestSpec } from '../../api/v1alpha1/index.ts';
 import { nameFromKey } from '../../api/v1alpha1/names.ts';
@@ -65,73 +65,88 @@ export function submitApp(s: Services): Hono {
     limitBody(s.config.maxBodyBytes),
     requireJson,
     validate('json', submitBody),
-    async (c) => {
-      const body = c.req.valid('json') as SubmitBody;
+    (c) => {
       const caller = c.get('caller')!;
-      const idemKey = c.req.header('idempotency-key');
-      if (idemKey !== undefined && !IDEMPOTENCY_KEY.test(idemKey)) {
-        throw new ApiError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
-          details: [{ path: 'Idempotency-Key', message: 'invalid header' }],
-        });
-      }
-      const bodyHash = toHex(await sha256(JSON.stringify(body)));
-      const name = idemKey ? nameFromKey('ir', `${caller.caller}\u0000${idemKey}`) : newRequestName();
-      const spec = {
-        ...body,
+      return createRequest(s, c, c.req.valid('json') as SubmitBody, {
         caller: caller.caller,
-        ...(caller.apiKeyRef ? { apiKeyRef: { name: caller.apiKeyRef } } : {}),
-        source: { kind: 'api' as const },
-      };
-      const obj: KubeObject = {
-        apiVersion: 'labrats.work/v1alpha1',
-        kind: 'InferenceRequest',
-        metadata: {
-          name,
-          labels: requestLabels({ spec, caller: caller.caller }),
-          annotations: {
-            [ANNOTATION_BODY_HASH]: bodyHash,
-            ...(idemKey ? { [ANNOTATION_IDEMPOTENCY]: toHex(await sha256(idemKey)) } : {}),
-          },
-        },
-        spec,
-      };
-      const links = jobLinks(name);
-      try {
-        await s.kube.create('InferenceRequest', obj);
-      } catch (err) {
-        if (!(idemKey && isKubeError(err, 409))) throw kubeToApiError(err, 'request');
-        let existing: KubeObject;
-        try {
-          existing = await s.kube.get('InferenceRequest', name);
-        } catch (getErr) {
-          throw kubeToApiError(getErr, 'request');
-        }
-        if (existing.metadata.labels?.['labrats.work/caller'] !== caller.caller) {
-          throw new ApiError('conflict', 'Idempotency-Key collides with another request');
-        }
-        if (existing.metadata.annotations?.[ANNOTATION_BODY_HASH] !== bodyHash) {
-          throw new ApiError(
-            'idempotency_key_reused',
-            'Idempotency-Key was already used with a different body',
-          );
-        }
-        s.log.info('submit replayed', {
-          requestId: c.get('requestId'),
-          request: name,
-          caller: caller.caller,
-        });
-        const phase = (existing.status as { phase?: string } | undefined)?.phase ?? 'Pending';
-        return c.json({ id: name, namespace: s.kube.namespace, status: { phase }, links }, 200);
-      }
-      s.metrics.submissions.inc({ source: 'api' });
-      s.log.info('request submitted', {
-        requestId: c.get('requestId'),
-        request: name,
-        caller: caller.caller,
+        ...(caller.apiKeyRef ? { apiKeyRef: caller.apiKeyRef } : {}),
+        source: 'api',
       });
-      c.header('Location', links.self);
-      return c.json({ id: name, namespace: s.kube.namespace, status: { phase: 'Pending' }, links }, 202);
     },
   );
   return app;
+}
+
+/** Who a new request is for: the caller (fair share, limits, labels) and where it came from. */
+export interface Submitter {
+  caller: string;
+  apiKeyRef?: string;
+  source: 'api' | 'ui';
+}
+
+/**
+ * Creates the request for a validated body; with an Idempotency-Key a retry by the same caller
+ * answers 200 with the request it made the first time.
+ */
+export async function createRequest(s: Services, c: Context, body: SubmitBody, who: Submitter) {
+  const idemKey = c.req.header('idempotency-key');
+  if (idemKey !== undefined && !IDEMPOTENCY_KEY.test(idemKey)) {
+    throw new ApiError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {
+      details: [{ path: 'Idempotency-Key', message: 'invalid header' }],
+    });
+  }
+  const bodyHash = toHex(await sha256(JSON.stringify(body)));
+  const name = idemKey ? nameFromKey('ir', `${who.caller}\u0000${idemKey}`) : newRequestName();
+  const spec = {
+    ...body,
+    caller: who.caller,
+    ...(who.apiKeyRef ? { apiKeyRef: { name: who.apiKeyRef } } : {}),
+    source: { kind: who.source },
+  };
+  const obj: KubeObject = {
+    apiVersion: 'labrats.work/v1alpha1',
+    kind: 'InferenceRequest',
+    metadata: {
+      name,
+      labels: requestLabels({ spec, caller: who.caller }),
+      annotations: {
+        [ANNOTATION_BODY_HASH]: bodyHash,
+        ...(idemKey ? { [ANNOTATION_IDEMPOTENCY]: toHex(await sha256(idemKey)) } : {}),
+      },
+    },
+    spec,
+  };
+  const links = jobLinks(name);
+  try {
+    await s.kube.create('InferenceRequest', obj);
+  } catch (err) {
+    if (!(idemKey && isKubeError(err, 409))) throw kubeToApiError(err, 'request');
+    let existing: KubeObject;
+    try {
+      existing = await s.kube.get('InferenceRequest', name);
+    } catch (getErr) {
+      throw kubeToApiError(getErr, 'request');
+    }
+    if (existing.metadata.labels?.['labrats.work/caller'] !== who.caller) {
+      throw new ApiError('conflict', 'Idempotency-Key collides with another request');
+    }
+    if (existing.metadata.annotations?.[ANNOTATION_BODY_HASH] !== bodyHash) {
+      throw new ApiError('idempotency_key_reused', 'Idempotency-Key was already used with a different body');
+    }
+    s.log.info('submit replayed', {
+      requestId: c.get('requestId'),
+      request: name,
+      caller: who.caller,
+    });
+    const phase = (existing.status as { phase?: string } | undefined)?.phase ?? 'Pending';
+    return c.json({ id: name, namespace: s.kube.namespace, status: { phase }, links }, 200);
+  }
+  s.metrics.submissions.inc({ source: who.source });
+  s.log.info('request submitted', {
+    requestId: c.get('requestId'),
+    request: name,
+    caller: who.caller,
+  });
+  c.header('Location', links.self);
+  return c.json({ id: name, namespace: s.kube.namespace, status: { phase: 'Pending' }, links }, 202);
 }

@@ -38,6 +38,7 @@ export interface RouteRule {
 export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'POST', path: '/api/jobs/submit', access: 'public' },
   { method: 'POST', path: '/api/events/ingest', access: 'public' },
+  { method: 'POST', path: '/api/jobs', access: 'operator' },
   { method: 'GET', path: '/api/jobs', access: 'viewer' },
   { method: 'GET', path: '/api/jobs/:id', access: 'viewer' },
   { method: 'GET', path: '/api/jobs/:id/prompt', access: 'viewer' },
