@@ -177,6 +177,9 @@ describe('dashboard end to end (nginx, functions, controller, apiserver, OpenID 
       agent: 'developer',
       prompt: 'Make the flaky jobs test deterministic.',
       labels: { team: 'platform', [HOLD]: 'hold' },
+      // the session's user, not an API key
+      caller: 'oscar',
+      source: { kind: 'ui' },
     });
   });
 
