@@ -51,7 +51,6 @@ export const configSchema = z.object({
   WORKSPACE_PVC_NAME: optionalString.pipe(k8sName.optional()),
   WORKSPACE_SUBPATH_PREFIX: z.string().default('jobs'),
   MODELS_PVC_NAME: optionalString.pipe(k8sName.optional()),
-  MODEL_DOWNLOAD_IMAGE: z.string().trim().min(1).default('curlimages/curl:8.11.1'),
   INGEST_URL: z.url().default('http://ai-agents-api:3001/api/events/ingest'),
   INGEST_TOKEN_SECRET: z
     .string()

@@ -59,7 +59,14 @@ describe('job spec', () => {
     expect(job.spec.backoffLimit).toBe(1);
     const pod = job.spec.template.spec;
     expect(pod.initContainers[0].name).toBe('fetch-model');
-    expect(pod.initContainers[0].env).toContainEqual({ name: 'MODEL_FILE', value: '/models/tiny.gguf' });
+    expect(pod.initContainers[0].command).toEqual(['node', '/app/executor/model-init/main.ts']);
+    expect(pod.initContainers[0].image).toBe(pod.containers[0].image);
+    expect(pod.initContainers[0].env).toContainEqual({
+      name: 'AI_AGENTS_MODEL_URL',
+      value: 'https://example.com/tiny.gguf',
+    });
+    expect(pod.initContainers[0].env).toContainEqual({ name: 'AI_AGENTS_MODEL_FILE', value: 'tiny.gguf' });
+    expect(pod.initContainers[0].env).toContainEqual({ name: 'AI_AGENTS_MODELS_DIR', value: '/models' });
     expect(pod.containers[0].resources).toEqual({ limits: { memory: '2Gi' } });
     expect(pod.volumes).toContainEqual({ name: 'models', persistentVolumeClaim: { claimName: 'models' } });
     expect(pod.automountServiceAccountToken).toBe(false);

@@ -10,6 +10,8 @@ import {
   INSTRUCTIONS_FILE,
   LABELS,
   MANAGED_BY,
+  MODEL_INIT_ENV,
+  MODEL_INIT_PROGRAM,
   MODELS_MOUNT,
   REQUEST_FILE,
   UPLOADS_MOUNT,
@@ -277,12 +279,17 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
     ? [
         {
           name: MODEL_INIT_CONTAINER,
-          image: config.MODEL_DOWNLOAD_IMAGE,
-          command: ['sh', '-c', MODEL_FETCH_SCRIPT],
+          // the executor image's own program: downloads only when absent, checks the sha256,
+          // writes through a temporary file and a rename
+          image: r.model.spec.image ?? executorImage(config.EXECUTOR_IMAGE, r.executor),
+          command: ['node', MODEL_INIT_PROGRAM],
           env: [
-            { name: 'MODEL_URL', value: r.modelDownload.url },
-            { name: 'MODEL_FILE', value: `${MODELS_MOUNT}/${r.modelDownload.file}` },
-            { name: 'MODEL_SHA256', value: r.modelDownload.sha256 ?? '' },
+            { name: MODEL_INIT_ENV.url, value: r.modelDownload.url },
+            { name: MODEL_INIT_ENV.file, value: r.modelDownload.file },
+            { name: MODEL_INIT_ENV.modelsDir, value: MODELS_MOUNT },
+            ...(r.modelDownload.sha256
+              ? [{ name: MODEL_INIT_ENV.sha256, value: r.modelDownload.sha256 }]
+              : []),
           ],
           volumeMounts: [{ name: 'models', mountPath: MODELS_MOUNT }],
           securityContext: containerSecurity,
@@ -349,13 +356,3 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
 /** Where a claude model's credentials Secret is mounted, and the variable that says so. */
 export const CREDENTIALS_DIR = `${EXECUTOR_CONFIG_DIR}/credentials`;
 export const CREDENTIALS_ENV = 'AI_AGENTS_CREDENTIALS_DIR';
-
-/** Downloads the model only when absent; verifies the checksum when one is given. */
-export const MODEL_FETCH_SCRIPT = [
-  'set -eu',
-  'if [ -s "$MODEL_FILE" ]; then echo "model present: $MODEL_FILE"; exit 0; fi',
-  'tmp="$MODEL_FILE.part.$$"',
-  'curl -fsSL --retry 3 -o "$tmp" "$MODEL_URL"',
-  'if [ -n "$MODEL_SHA256" ]; then echo "$MODEL_SHA256  $tmp" | sha256sum -c -; fi',
-  'mv "$tmp" "$MODEL_FILE"',
-].join('\n');

@@ -19,6 +19,16 @@ export const EXECUTOR_ENV = {
   executor: 'AI_AGENTS_EXECUTOR', // claude | codex | llama | bonsai
 } as const;
 
+/** The model-cache init program (in the llama/bonsai images) and its environment. */
+export const MODEL_INIT_PROGRAM = '/app/executor/model-init/main.ts';
+export const MODEL_INIT_ENV = {
+  url: 'AI_AGENTS_MODEL_URL',
+  file: 'AI_AGENTS_MODEL_FILE', // name under the models dir; default: the URL's last path segment
+  sha256: 'AI_AGENTS_MODEL_SHA256',
+  modelsDir: 'AI_AGENTS_MODELS_DIR', // default /models
+  authToken: 'AI_AGENTS_MODEL_AUTH_TOKEN', // optional bearer token (gated model hubs)
+} as const;
+
 /** Exit codes: 0 success; BAD_REQUEST is never retried (pod failure policy); anything else may be. */
 export const EXIT_SUCCESS = 0;
 export const EXIT_BAD_REQUEST = 42;

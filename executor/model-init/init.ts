@@ -9,13 +9,7 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BadRequestError } from '../runtime/errors.ts';
 
-export const MODEL_INIT_ENV = {
-  url: 'AI_AGENTS_MODEL_URL',
-  file: 'AI_AGENTS_MODEL_FILE', // name under the models dir; default: the URL's last path segment
-  sha256: 'AI_AGENTS_MODEL_SHA256',
-  modelsDir: 'AI_AGENTS_MODELS_DIR', // default /models
-  authToken: 'AI_AGENTS_MODEL_AUTH_TOKEN', // optional bearer token (gated model hubs)
-} as const;
+export { MODEL_INIT_ENV } from '../../api/v1alpha1/executor-contract.ts';
 
 export interface ModelInitOptions {
   url: string;
