@@ -18,6 +18,7 @@ Options (environment variable in brackets):
   --max-tokens N       default completion length of the local model [AI_AGENTS_MODEL_MAX_TOKENS] (512)
   --kubeconfig FILE    use this cluster instead of starting one
   --context NAME       context of --kubeconfig (default: its current context)
+  --namespace NAME     namespace for everything [AI_AGENTS_NAMESPACE] (default: ai-agents)
   --port N             dashboard + API origin [AI_AGENTS_PORT] (default 3000, or a free port)
   --api-port N         the API itself [AI_AGENTS_API_PORT] (default 3001, or a free port)
   -h, --help
@@ -33,6 +34,7 @@ const { values } = parseArgs({
     'max-tokens': { type: 'string' },
     kubeconfig: { type: 'string' },
     context: { type: 'string' },
+    namespace: { type: 'string' },
     port: { type: 'string' },
     'api-port': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -99,6 +101,9 @@ try {
     dataDir,
     ...(values.kubeconfig ? { kubeconfig: values.kubeconfig } : {}),
     ...(values.context ? { context: values.context } : {}),
+    ...((values.namespace ?? env.AI_AGENTS_NAMESPACE)
+      ? { namespace: values.namespace ?? env.AI_AGENTS_NAMESPACE }
+      : {}),
     ...(modelUrl !== undefined ? { modelUrl } : {}),
     ...(sha ? { modelSha256: sha } : {}),
     ...(contextSize !== undefined ? { contextSize } : {}),

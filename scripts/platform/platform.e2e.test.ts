@@ -3,13 +3,13 @@
 // API, the printed sign-in link for an admin session to watch the request run on the process
 // runtime (real executor, real llama.cpp) to Succeeded with its events, then Ctrl-C (SIGINT to
 // the process group, as a terminal sends it) and no process left behind.
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { tinyLlamaGguf } from '../../executor/testing/gguf.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -67,10 +67,124 @@ function mentioning(text: string): string[] {
 
 let modelServer: Server;
 let modelUrl: string;
-let dataDir: string;
-let platform: ChildProcess | undefined;
-let stdout = '';
-let stderr = '';
+const started: Started[] = [];
+const dirs: string[] = [];
+
+interface Started {
+  proc: ChildProcess;
+  /** npm has exited and every process holding its output pipes too (sh, the platform). */
+  closed: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  out: { stdout: string; stderr: string };
+  url: string;
+  loginUrl: string;
+  apiKey: string;
+}
+
+/** `npm start [-- args]` in its own process group (a shell job); resolves once the banner is printed. */
+async function npmStart(env: Record<string, string>, args: string[] = []): Promise<Started> {
+  const proc = spawn('npm', ['start', ...(args.length ? ['--', ...args] : [])], {
+    cwd: REPO,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, AI_AGENTS_LLAMA_THREADS: '2', AI_AGENTS_LLAMA_GPU: 'cpu', ...env },
+  });
+  const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
+    proc.once('close', (code, signal) => r({ code, signal })),
+  );
+  const out = { stdout: '', stderr: '' };
+  const s: Started = { proc, closed, out, url: '', loginUrl: '', apiKey: '' };
+  started.push(s);
+  proc.stdout!.on('data', (c: Buffer) => {
+    out.stdout += c.toString('utf8');
+  });
+  proc.stderr!.on('data', (c: Buffer) => {
+    out.stderr += c.toString('utf8');
+  });
+  await new Promise<void>((resolve, reject) => {
+    const check = () => {
+      if (out.stdout.includes('Press Ctrl-C to stop.')) resolve();
+    };
+    proc.stdout!.on('data', check);
+    proc.once('exit', (code) =>
+      reject(new Error(`npm start exited (${code}) before it was ready:\n${out.stderr}`)),
+    );
+    check();
+  });
+  const field = (label: string) => {
+    const m = new RegExp(`^\\s+${label}:\\s+(\\S+)`, 'm').exec(out.stdout);
+    if (!m) throw new Error(`no "${label}" line in:\n${out.stdout}`);
+    return m[1]!;
+  };
+  s.url = field('Dashboard');
+  s.loginUrl = field('Sign in');
+  s.apiKey = field('API key');
+  return s;
+}
+
+/** Ctrl-C: SIGINT to the process group, as a terminal sends it. */
+async function ctrlC(s: Started) {
+  process.kill(-s.proc.pid!, 'SIGINT');
+  const end = await s.closed;
+  // npm re-raises the SIGINT it got once its script has exited; the platform itself exits 0
+  expect(end.code === 0 || end.signal === 'SIGINT', JSON.stringify(end)).toBe(true);
+  expect(s.out.stderr).toMatch(/\[platform\] stopping \(SIGINT\)…\n\[platform\] stopped\n/);
+}
+
+async function submit(s: Started, body: object): Promise<string> {
+  const res = await fetch(`${s.url}/api/jobs/submit`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${s.apiKey}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status).toBe(202);
+  const { id } = (await res.json()) as { id: string };
+  expect(id).toMatch(/^ir-/);
+  return id;
+}
+
+/** An admin session from the printed sign-in link: the cookie header for protected routes. */
+async function signIn(s: Started): Promise<{ cookie: string }> {
+  const login = await fetch(s.loginUrl, { redirect: 'manual' });
+  expect(login.status).toBe(302);
+  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
+  expect(cookie).toMatch(/^auth_token=/);
+  return { cookie };
+}
+
+interface Detail {
+  status?: {
+    phase?: string;
+    reason?: string;
+    message?: string;
+    jobName?: string;
+    executor?: string;
+    resolvedModel?: string;
+    usage?: { outputTokens?: number };
+  };
+}
+
+/** Polls the request through the API until it is over (the vitest timeout bounds the wait). */
+async function untilDone(s: Started, id: string, headers: { cookie: string }, seen: Set<number>) {
+  const phases: string[] = [];
+  for (;;) {
+    for (const pid of descendants(s.proc.pid!)) seen.add(pid);
+    const res = await fetch(`${s.url}/api/jobs/${id}`, { headers });
+    expect(res.status).toBe(200);
+    const detail = (await res.json()) as Detail;
+    const phase = detail.status?.phase ?? 'Pending';
+    if (phases.at(-1) !== phase) phases.push(phase);
+    // ingest folds usage into status at most once a second: it may land just after the phase
+    if (['Failed', 'Cancelled', 'TimedOut'].includes(phase)) return { detail, phases };
+    if (phase === 'Succeeded' && detail.status?.usage) return { detail, phases };
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+function expectNothingLeft(seen: Set<number>, dataDir: string) {
+  const left = [...seen].filter(running);
+  expect(left, `still running: ${left.join(', ')}`).toEqual([]);
+  expect(mentioning(dataDir)).toEqual([]);
+}
 
 beforeAll(async () => {
   // the composed instructions of a shipped agent are ~9k characters: a context that holds them
@@ -83,127 +197,63 @@ beforeAll(async () => {
   await new Promise<void>((r) => modelServer.listen(0, '127.0.0.1', r));
   const addr = modelServer.address();
   modelUrl = `http://127.0.0.1:${typeof addr === 'object' && addr ? addr.port : 0}/models/tiny-llama.gguf`;
-  dataDir = mkdtempSync(path.join(tmpdir(), 'ai-agents-platform-e2e-'));
 });
 
 afterAll(async () => {
-  if (platform?.pid && platform.exitCode === null && platform.signalCode === null) {
-    // the test failed before its own Ctrl-C: do not leave the platform running
+  for (const s of started) {
+    const { proc } = s;
+    if (!proc.pid || proc.exitCode !== null || proc.signalCode !== null) continue;
+    // a test failed before its own Ctrl-C: do not leave the platform running
     try {
-      process.kill(-platform.pid, 'SIGINT');
+      process.kill(-proc.pid, 'SIGINT');
     } catch {}
-    const proc = platform;
-    await Promise.race([new Promise((r) => proc.once('exit', r)), new Promise((r) => setTimeout(r, 20_000))]);
+    await Promise.race([s.closed, new Promise((r) => setTimeout(r, 20_000))]);
     try {
-      process.kill(-platform.pid, 'SIGKILL');
+      process.kill(-proc.pid, 'SIGKILL');
     } catch {}
   }
   await new Promise((r) => modelServer.close(r));
-  rmSync(dataDir, { recursive: true, force: true });
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
 });
 
-describe('npm start (local platform)', () => {
-  it('runs a submitted request on the process runtime to Succeeded with events, and Ctrl-C leaves no process behind', async () => {
-    platform = spawn('npm', ['start'], {
-      cwd: REPO,
-      detached: true, // its own process group, like a shell job; SIGINT to the group is Ctrl-C
-      stdio: ['ignore', 'pipe', 'pipe'],
-      env: {
-        ...process.env,
-        AI_AGENTS_DATA_DIR: dataDir,
-        AI_AGENTS_MODEL_URL: modelUrl,
-        AI_AGENTS_MODEL_CONTEXT_SIZE: '16384',
-        AI_AGENTS_MODEL_MAX_TOKENS: String(MAX_TOKENS),
-        AI_AGENTS_LLAMA_THREADS: '2',
-        AI_AGENTS_LLAMA_GPU: 'cpu',
-      },
-    });
-    const proc = platform;
-    // 'close': npm has exited and every process holding its output pipes too (sh, the platform)
-    const closed = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((r) =>
-      proc.once('close', (code, signal) => r({ code, signal })),
-    );
-    proc.stdout!.on('data', (c: Buffer) => {
-      stdout += c.toString('utf8');
-    });
-    proc.stderr!.on('data', (c: Buffer) => {
-      stderr += c.toString('utf8');
-    });
+const freshDataDir = () => {
+  const d = mkdtempSync(path.join(tmpdir(), 'ai-agents-platform-e2e-'));
+  dirs.push(d);
+  return d;
+};
 
-    // 1. wait for the banner
-    await new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (stdout.includes('Press Ctrl-C to stop.')) resolve();
-      };
-      proc.stdout!.on('data', check);
-      proc.once('exit', (code) =>
-        reject(new Error(`npm start exited (${code}) before it was ready:\n${stderr}`)),
-      );
-      check();
-    });
-    const field = (label: string) => {
-      const m = new RegExp(`^\\s+${label}:\\s+(\\S+)`, 'm').exec(stdout);
-      if (!m) throw new Error(`no "${label}" line in:\n${stdout}`);
-      return m[1]!;
+describe('npm start (local platform)', () => {
+  it('runs a submitted request on the process runtime to Succeeded with events; Ctrl-C leaves no process behind; a second start reuses the data', async () => {
+    const dataDir = freshDataDir();
+    const env = {
+      AI_AGENTS_DATA_DIR: dataDir,
+      AI_AGENTS_MODEL_URL: modelUrl,
+      AI_AGENTS_MODEL_CONTEXT_SIZE: '16384',
+      AI_AGENTS_MODEL_MAX_TOKENS: String(MAX_TOKENS),
     };
-    const url = field('Dashboard');
-    const loginUrl = field('Sign in');
-    const apiKey = field('API key');
+    const p = await npmStart(env);
+    const { url } = p;
     expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-    expect(stdout).toContain(`curl -sS -X POST ${url}/api/jobs/submit`);
-    expect(stdout).toContain(`local-llama ← ${modelUrl}`);
-    expect(stderr).toMatch(/model: downloaded tiny-llama\.gguf/);
+    expect(p.out.stdout).toContain(`curl -sS -X POST ${url}/api/jobs/submit`);
+    expect(p.out.stdout).toContain(`local-llama ← ${modelUrl}`);
+    expect(p.out.stderr).toMatch(/model: downloaded tiny-llama\.gguf/);
     expect(readFileSync(path.join(dataDir, 'models', 'tiny-llama.gguf')).length).toBeGreaterThan(0);
     // the dashboard is served from the same origin as the API
     const index = await fetch(url);
     expect(index.status).toBe(200);
     expect(await index.text()).toContain('<div id="app"');
 
-    // 2. submit with the printed API key, through the public API
-    const submitted = await fetch(`${url}/api/jobs/submit`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${apiKey}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ agent: 'developer', prompt: 'Say hello in one sentence.' }),
-    });
-    expect(submitted.status).toBe(202);
-    const { id } = (await submitted.json()) as { id: string };
-    expect(id).toMatch(/^ir-/);
+    // submit with the printed API key, through the public API
+    const id = await submit(p, { agent: 'developer', prompt: 'Say hello in one sentence.' });
 
-    // 3. an admin session from the printed sign-in link (the protected routes need one)
+    // the protected routes need a session: the printed sign-in link gives an admin one
     expect((await fetch(`${url}/api/jobs/${id}`)).status).toBe(401);
-    const login = await fetch(loginUrl, { redirect: 'manual' });
-    expect(login.status).toBe(302);
-    const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-    expect(cookie).toMatch(/^auth_token=/);
     expect((await fetch(`${url}/local-login?code=wrong`, { redirect: 'manual' })).status).toBe(403);
-    const headers = { cookie };
+    const headers = await signIn(p);
 
-    // 4. watch it run on the process runtime to a terminal phase (the vitest timeout bounds the wait)
+    // watch it run on the process runtime
     const seen = new Set<number>();
-    let detail: {
-      status?: {
-        phase?: string;
-        jobName?: string;
-        executor?: string;
-        resolvedModel?: string;
-        usage?: { outputTokens?: number };
-        message?: string;
-        eventCount?: number;
-      };
-    } = {};
-    const phases: string[] = [];
-    for (;;) {
-      for (const pid of descendants(proc.pid!)) seen.add(pid);
-      const res = await fetch(`${url}/api/jobs/${id}`, { headers });
-      expect(res.status).toBe(200);
-      detail = (await res.json()) as typeof detail;
-      const phase = detail.status?.phase ?? 'Pending';
-      if (phases.at(-1) !== phase) phases.push(phase);
-      // ingest folds usage into status at most once a second: it may land just after the phase
-      if (['Failed', 'Cancelled', 'TimedOut'].includes(phase)) break;
-      if (phase === 'Succeeded' && detail.status?.usage) break;
-      await new Promise((r) => setTimeout(r, 250));
-    }
+    const { detail, phases } = await untilDone(p, id, headers, seen);
     expect(detail.status, JSON.stringify(detail.status)).toMatchObject({
       phase: 'Succeeded',
       executor: 'llama',
@@ -219,7 +269,7 @@ describe('npm start (local platform)', () => {
     expect(run).toMatchObject({ state: 'succeeded', attempts: 1, exitCode: 0, request: id });
     expect(existsSync(path.join(dataDir, 'runs', 'ai-agents', `${id}-run`, 'token'))).toBe(false);
 
-    // 5. its events, as the dashboard streams them
+    // its events, as the dashboard streams them
     const stream = await fetch(`${url}/api/jobs/${id}/events`, { headers });
     expect(stream.status).toBe(200);
     const text = await stream.text();
@@ -240,16 +290,70 @@ describe('npm start (local platform)', () => {
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(JSON.parse(endEvent?.data ?? '{}')).toEqual({ phase: 'Succeeded', lastSeq: events.length });
 
-    // 6. Ctrl-C: SIGINT to the process group; everything it started must be gone
-    for (const pid of descendants(proc.pid!)) seen.add(pid);
-    expect(seen.size).toBeGreaterThanOrEqual(6); // npm, sh, platform, etcd, apiserver, functions, controller…
-    process.kill(-proc.pid!, 'SIGINT');
-    const end = await closed;
-    // npm re-raises the SIGINT it got once its script has exited; the platform itself exits 0
-    expect(end.code === 0 || end.signal === 'SIGINT', JSON.stringify(end)).toBe(true);
-    expect(stderr).toMatch(/\[platform\] stopping \(SIGINT\)…\n\[platform\] stopped\n/);
-    const left = [...seen].filter(running);
-    expect(left, `still running: ${left.join(', ')}`).toEqual([]);
-    expect(mentioning(dataDir)).toEqual([]);
+    // Ctrl-C: everything it started must be gone
+    for (const pid of descendants(p.proc.pid!)) seen.add(pid);
+    expect(seen.size).toBeGreaterThanOrEqual(7); // npm, sh, platform, etcd, apiserver, functions, controller, executor…
+    await ctrlC(p);
+    expectNothingLeft(seen, dataDir);
+
+    // a second start (no model flag this time) reuses the data: key, model, requests
+    const again = await npmStart({ AI_AGENTS_DATA_DIR: dataDir });
+    expect(again.apiKey).toBe(p.apiKey);
+    expect(again.out.stdout).toContain(`local-llama ← ${modelUrl}`);
+    expect(again.out.stderr).toMatch(/model: tiny-llama\.gguf is present/);
+    expect(again.out.stderr).not.toMatch(/building the dashboard/);
+    const before = await fetch(`${again.url}/api/jobs/${id}`, { headers: await signIn(again) });
+    expect(((await before.json()) as Detail).status?.phase).toBe('Succeeded');
+    const seenAgain = new Set(descendants(again.proc.pid!));
+    await ctrlC(again);
+    expectNothingLeft(seenAgain, dataDir);
+  });
+
+  it('uses the cluster of --kubeconfig/--context instead of starting one; with no model configured it says so and requests fail with that reason', async () => {
+    const dataDir = freshDataDir();
+    const kubeconfig = inject('kubeconfig');
+    const namespace = `platform-e2e-${Date.now().toString(36)}`;
+    const p = await npmStart({ AI_AGENTS_DATA_DIR: dataDir, AI_AGENTS_MODEL_URL: '' }, [
+      '--kubeconfig',
+      kubeconfig,
+      '--context',
+      'local',
+      '--namespace',
+      namespace,
+    ]);
+    expect(p.out.stdout).toContain('cluster from kubeconfig');
+    expect(p.out.stdout).toMatch(/Model: +NONE CONFIGURED: start with AI_AGENTS_MODEL_URL=/);
+    expect(p.out.stderr).toContain('using the cluster of context local');
+    expect(p.out.stderr).not.toContain('starting the local Kubernetes control plane');
+    expect(existsSync(path.join(dataDir, 'controlplane'))).toBe(false);
+
+    // the default set landed in that cluster
+    const kubectl = (...args: string[]) =>
+      execFileSync(
+        path.join(inject('kubeBinDir'), 'kubectl'),
+        [`--kubeconfig=${kubeconfig}`, '-n', namespace, ...args],
+        {
+          encoding: 'utf8',
+        },
+      );
+    expect(kubectl('get', 'aiagents', '-o', 'name').trim().split('\n')).toHaveLength(10);
+    expect(kubectl('get', 'aiinstructions', '-o', 'name').trim().split('\n')).toHaveLength(14);
+    expect(kubectl('get', 'aimodel', 'local-llama', '-o', 'jsonpath={.spec.executor}')).toBe('llama');
+
+    const id = await submit(p, { agent: 'triage', prompt: 'Classify: the login page is blank.' });
+    const seen = new Set<number>();
+    const { detail } = await untilDone(p, id, await signIn(p), seen);
+    expect(detail.status).toMatchObject({ phase: 'Failed', reason: 'ModelNotConfigured' });
+    expect(detail.status?.message).toContain('AI_AGENTS_MODEL_URL');
+    // the request is in the cluster, not in a local control plane
+    expect(kubectl('get', 'inferencerequest', id, '-o', 'jsonpath={.status.phase}')).toBe('Failed');
+
+    for (const pid of descendants(p.proc.pid!)) seen.add(pid);
+    await ctrlC(p);
+    expectNothingLeft(seen, dataDir);
+    // the cluster is not ours to stop
+    expect(kubectl('get', 'aimodel', 'local-llama', '-o', 'name').trim()).toBe(
+      'aimodel.labrats.work/local-llama',
+    );
   });
 });
