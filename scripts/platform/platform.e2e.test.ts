@@ -309,7 +309,7 @@ describe('npm start (local platform)', () => {
     expectNothingLeft(seenAgain, dataDir);
   });
 
-  it('uses the cluster of --kubeconfig/--context instead of starting one; with no model configured it says so and requests fail with that reason', async () => {
+  it('uses the cluster of --kubeconfig/--context instead of starting one; with no model configured or an unreachable one it says so and requests fail with that reason', async () => {
     const dataDir = freshDataDir();
     const kubeconfig = inject('kubeconfig');
     const namespace = `platform-e2e-${Date.now().toString(36)}`;
@@ -355,5 +355,27 @@ describe('npm start (local platform)', () => {
     expect(kubectl('get', 'aimodel', 'local-llama', '-o', 'name').trim()).toBe(
       'aimodel.labrats.work/local-llama',
     );
+
+    // an unreachable model URL: the platform still starts, says why, and requests fail with the reason
+    const missingUrl = modelUrl.replace('tiny-llama.gguf', 'missing.gguf');
+    const q = await npmStart({ AI_AGENTS_DATA_DIR: dataDir, AI_AGENTS_MODEL_URL: missingUrl }, [
+      '--kubeconfig',
+      kubeconfig,
+      '--context',
+      'local',
+      '--namespace',
+      namespace,
+    ]);
+    expect(q.out.stdout).toContain(
+      `Model:      NOT AVAILABLE: ${missingUrl} could not be fetched (download failed: HTTP 404`,
+    );
+    const failing = await submit(q, { agent: 'triage', prompt: 'Classify: the login page is blank.' });
+    const seenQ = new Set<number>();
+    const failed = await untilDone(q, failing, await signIn(q), seenQ);
+    expect(failed.detail.status).toMatchObject({ phase: 'Failed', reason: 'ModelDownloadFailed' });
+    expect(failed.detail.status?.message).toContain(`the model could not be fetched from ${missingUrl}`);
+    for (const pid of descendants(q.proc.pid!)) seenQ.add(pid);
+    await ctrlC(q);
+    expectNothingLeft(seenQ, dataDir);
   });
 });
