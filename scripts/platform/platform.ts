@@ -11,7 +11,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { type ControlPlane, freePort, startControlPlane } from '../controlplane/index.ts';
 import { defaultResources, LOCAL_MODEL, localModelFile } from './defaults.ts';
 import { logTail, type Service, startService } from './services.ts';
-import { loadState, type PlatformState, saveState } from './state.ts';
+import { loadState, type PlatformState, saveState, statePath } from './state.ts';
 import { createWebServer, LOCAL_ADMIN_GROUP } from './web.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -406,7 +406,13 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
     ]);
 
     const uiDir = await uiBuild;
-    const web = createWebServer({ uiDir, apiPort, jwtSecret: state.jwtSecret, loginCode: state.loginCode });
+    const web = createWebServer({
+      uiDir,
+      apiPort,
+      jwtSecret: state.jwtSecret,
+      loginCode: state.loginCode,
+      stateFile: statePath(dataDir),
+    });
     await new Promise<void>((resolve, reject) => {
       web.once('error', reject);
       web.listen(port, '127.0.0.1', () => resolve());

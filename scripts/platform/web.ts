@@ -32,6 +32,8 @@ const TYPES: Record<string, string> = {
 };
 
 export interface WebOptions {
+  /** Where the sign-in code is kept (named on the page /api/auth/login shows). */
+  stateFile?: string;
   /** The Vite build (index.html + assets/); undefined or missing: a page explaining the UI is not built. */
   uiDir: string | undefined;
   apiPort: number;
@@ -94,6 +96,18 @@ async function localLogin(req: IncomingMessage, res: ServerResponse, opts: WebOp
     .end();
 }
 
+/** The dashboard's "Sign in" leads here: the local platform has no OpenID provider, only the printed link. */
+function loginHelp(res: ServerResponse, opts: WebOptions) {
+  const where = opts.stateFile ? ` (the code is also in ${opts.stateFile}, as loginCode)` : '';
+  res
+    .writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' })
+    .end(
+      `<!doctype html><meta charset="utf-8"><title>Sign in — ai-agents (local)</title>` +
+        `<p>This local platform has no OpenID provider. Open the <b>Sign in</b> link that <code>npm start</code> ` +
+        `printed: <code>/local-login?code=…</code>${where.replace(/[<>&]/g, '')}.</p>\n`,
+    );
+}
+
 function serveFile(res: ServerResponse, file: string, method: string) {
   const ext = path.extname(file);
   const immutable = file.includes(`${path.sep}assets${path.sep}`);
@@ -142,6 +156,7 @@ function serveStatic(req: IncomingMessage, res: ServerResponse, uiDir: string | 
 export function createWebServer(opts: WebOptions): Server {
   return createServer((req, res) => {
     const pathname = (req.url ?? '/').split('?')[0] ?? '/';
+    if (pathname === '/api/auth/login' && req.method === 'GET') return loginHelp(res, opts);
     if (pathname === '/api' || pathname.startsWith('/api/')) return proxy(req, res, opts.apiPort);
     if (pathname === '/local-login') {
       localLogin(req, res, opts).catch((e) => res.writeHead(500).end(String(e)));
