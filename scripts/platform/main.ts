@@ -142,7 +142,7 @@ process.stdout.write(
     `  API:        ${platform.url}/api  (functions at ${platform.apiUrl})`,
     `  API key:    ${platform.apiKey}`,
     `  Model:      ${modelLine}`,
-    `  Kubernetes: KUBECONFIG=${rel(platform.kubeconfigPath)} kubectl -n ${platform.namespace} get inferencerequests`,
+    `  Kubernetes: KUBECONFIG=${rel(platform.kubeconfigPath)} ${rel(platform.kubectl)} -n ${platform.namespace} get inferencerequests`,
     `  Data, logs: ${rel(platform.dataDir)}, ${rel(platform.logsDir)}`,
     '',
     'Submit a request:',

@@ -62,6 +62,8 @@ export interface Platform {
   apiKey: string;
   namespace: string;
   kubeconfigPath: string;
+  /** A kubectl that fits the cluster (the control plane's own, or the one on PATH). */
+  kubectl: string;
   cluster: 'local' | 'kubeconfig';
   model: ModelStatus;
   dataDir: string;
@@ -433,6 +435,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
       apiKey: state.apiKey,
       namespace,
       kubeconfigPath,
+      kubectl,
       cluster: cp ? 'local' : 'kubeconfig',
       model,
       dataDir,
