@@ -1,4 +1,4 @@
-// The unified API app: health, jobs, ingest and resources, plus the auth helper's routes, behind
+// The unified API app: health, jobs, ingest, resources, stats, uploads and webhooks, plus the auth routes, behind
 // one error envelope, request ids, access logs, metrics and the route→role gate. No runtime
 // imports: main.node.ts and main.deno.ts serve it.
 import { type Context, Hono } from 'hono';
@@ -13,6 +13,10 @@ import { type RequireRole, routeGate } from './lib/roles.ts';
 import { createServices, type ServiceDeps, type Services } from './lib/services.ts';
 import { resourcesApp } from './resources/app.ts';
 import { type StatsOptions, statsApp } from './stats/app.ts';
+import { uploadsApp } from './uploads/app.ts';
+import type { UploadStore } from './uploads/store.ts';
+import { createWebhooksApp } from './webhooks/app.ts';
+import type { WebhookCore } from './webhooks/store.ts';
 
 export interface AppDeps extends ServiceDeps {
   auth: { routes?: Hono; requireRole: RequireRole };
@@ -20,6 +24,10 @@ export interface AppDeps extends ServiceDeps {
   eventStream?: EventStreamOptions;
   /** Prometheus for /api/stats/timeseries (PROMETHEUS_URL); the summary needs none. */
   stats?: StatsOptions;
+  /** Streamed uploads under UPLOADS_DIR; also lets submit check spec.attachments. */
+  uploads?: UploadStore;
+  /** Secrets and ConfigMaps for /api/webhooks/:source (signing keys, the delivery ledger). */
+  webhookCore?: WebhookCore;
 }
 
 export type App = Hono & { services: Services };
@@ -65,6 +73,24 @@ export function createApp(deps: AppDeps): App {
   app.route('/api/events/ingest', ingestApp(s));
   app.route('/api/resources', resourcesApp(s));
   app.route('/api/stats', statsApp(s, deps.stats));
+  if (deps.uploads) {
+    app.route(
+      '/api/uploads',
+      uploadsApp({ store: deps.uploads, apiKeys: s.apiKeys, requireRole: deps.auth.requireRole, log: s.log }),
+    );
+  }
+  if (deps.webhookCore) {
+    app.route(
+      '/api/webhooks',
+      createWebhooksApp({
+        kube: s.kube,
+        core: deps.webhookCore,
+        log: s.log,
+        maxBodyBytes: s.config.maxBodyBytes,
+        requireRole: deps.auth.requireRole,
+      }),
+    );
+  }
 
   app.onError(errorHandler(s.log));
   app.notFound(notFoundHandler);

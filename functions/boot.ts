@@ -11,6 +11,9 @@ import { createFileEventStore } from './lib/event-store.ts';
 import { type LazyKube, lazyKube } from './lib/lazy-kube.ts';
 import { createLogger, type Logger } from './lib/log.ts';
 import { loadStatsConfig } from './stats/config.ts';
+import { loadUploadsConfig } from './uploads/config.ts';
+import { createUploadStore } from './uploads/store.ts';
+import { lazyWebhookCore } from './webhooks/lazy-core.ts';
 
 export interface Booted {
   app: App;
@@ -30,17 +33,23 @@ export function boot(
     service: 'ai-agents-functions',
     version: config.appVersion,
   });
-  const kube = lazyKube(config.namespace, async () => {
-    const [{ KubeConfig }, { createKubeClient }] = await Promise.all([
-      import('@kubernetes/client-node'),
-      import('./lib/kube-client.ts'),
-    ]);
-    let kc = runtime.kubeConfig;
-    if (!kc) {
-      kc = new KubeConfig();
+  // one KubeConfig, loaded on first use, for the Kube client and the webhooks' Secrets/ConfigMaps
+  let kubeConfig: Promise<KubeConfig> | undefined;
+  const loadKubeConfig = () =>
+    (kubeConfig ??= (async () => {
+      if (runtime.kubeConfig) return runtime.kubeConfig;
+      const { KubeConfig } = await import('@kubernetes/client-node');
+      const kc = new KubeConfig();
       kc.loadFromDefault();
-    }
+      return kc;
+    })());
+  const kube = lazyKube(config.namespace, async () => {
+    const [kc, { createKubeClient }] = await Promise.all([loadKubeConfig(), import('./lib/kube-client.ts')]);
     return createKubeClient(kc, config.namespace);
+  });
+  const webhookCore = lazyWebhookCore(async () => {
+    const [kc, { createWebhookCore }] = await Promise.all([loadKubeConfig(), import('./webhooks/store.ts')]);
+    return createWebhookCore(kc, config.namespace);
   });
   const auth = createAuth(authConfig, {
     ...(runtime.getPeerAddress ? { getPeerAddress: runtime.getPeerAddress } : {}),
@@ -53,6 +62,8 @@ export function boot(
     auth: { routes: auth.routes, requireRole: auth.requireRole },
     log,
     stats,
+    uploads: createUploadStore(loadUploadsConfig(env)),
+    webhookCore,
   });
   return { app, config, log, kube };
 }

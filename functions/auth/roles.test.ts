@@ -12,6 +12,8 @@ import { createFileEventStore } from '../lib/event-store.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMemoryKube } from '../lib/memory-kube.ts';
 import { ROLES, ROUTE_ACCESS, type Role, type RouteRule } from '../lib/roles.ts';
+import { createUploadStore } from '../uploads/store.ts';
+import { createMemoryCore } from '../webhooks/store.ts';
 import type { Auth } from './index.ts';
 import { rolesFor } from './roles.ts';
 import type { Browser } from './testing/browser.ts';
@@ -34,6 +36,8 @@ function unifiedApp(auth: Auth): Hono {
     events: createFileEventStore(workspace),
     auth: { routes: auth.routes, requireRole: auth.requireRole },
     log: createLogger('error', () => {}),
+    uploads: createUploadStore({ dir: join(workspace, 'uploads'), maxBytes: 1024 * 1024 }),
+    webhookCore: createMemoryCore(),
   });
   apiRoutes = app.routes
     .filter((r) => r.path.startsWith('/api/') && !r.path.startsWith('/api/auth') && r.method !== 'ALL')
@@ -91,7 +95,7 @@ describe('route → role table', () => {
     expect(rolesFor(ACCOUNTS.nobody!.groups, config)).toEqual([]);
   });
 
-  const protectedRules = ROUTE_ACCESS.filter((r) => r.access !== 'public');
+  const protectedRules = ROUTE_ACCESS.filter((r) => r.access !== 'public' && r.access !== 'self');
   test.each(protectedRules.map((r) => [`${r.method} ${r.path}`, r] as const))('%s', async (_name, rule) => {
     const need = rule.access as Role;
     const anonymous = await call(rule);
@@ -111,6 +115,20 @@ describe('route → role table', () => {
         expect(res.status, `${who} → ${text.slice(0, 200)}`).toBe(403);
         expect(JSON.parse(text).error.code).toBe('forbidden');
       }
+    }
+  });
+
+  test('self-authenticated routes take an API key or a session, and refuse anonymous callers', async () => {
+    for (const rule of ROUTE_ACCESS.filter((r) => r.access === 'self')) {
+      const res = await call(rule);
+      expect(res.status, `${rule.method} ${rule.path}`).toBe(401);
+      const viaKey = await fetch(`${stack.app.origin}${concretePath(rule)}`, {
+        method: rule.method,
+        headers: { 'X-API-Key': 'not-a-valid-key-at-all' },
+      });
+      expect(((await viaKey.json()) as { error: { message: string } }).error.message).toBe(
+        'the API key is not valid',
+      );
     }
   });
 

@@ -5,6 +5,7 @@ import { labelName } from '../../api/v1alpha1/index.ts';
 import { sha256, toHex } from '../lib/api-keys.ts';
 import { limitBody, requireJson, validate } from '../lib/body.ts';
 import type { Services } from '../lib/services.ts';
+import { ownerOfUser } from '../uploads/auth.ts';
 import { createRequest, type SubmitBody, submitBody } from './submit.ts';
 
 /** A stable caller id (an RFC 1123 label) for a user: their subject if it is one, else a hash. */
@@ -21,6 +22,7 @@ export function createApp(s: Services): Hono {
     const user = c.get('user')!;
     return createRequest(s, c, c.req.valid('json') as SubmitBody, {
       caller: await callerOfUser(user.sub),
+      owner: ownerOfUser(user),
       source: 'ui',
     });
   });

@@ -10,6 +10,8 @@ import { ApiError } from '../lib/errors.ts';
 import { isKubeError, type KubeObject } from '../lib/kube.ts';
 import { kubeToApiError } from '../lib/kube-errors.ts';
 import type { Services } from '../lib/services.ts';
+import { checkAttachments } from '../uploads/attachments.ts';
+import { ownerOfCaller } from '../uploads/auth.ts';
 import { jobLinks, requestLabels } from './shape.ts';
 
 export const submitBody = inferenceRequestSpec.pick({
@@ -69,6 +71,7 @@ export function submitApp(s: Services): Hono {
       const caller = c.get('caller')!;
       return createRequest(s, c, c.req.valid('json') as SubmitBody, {
         caller: caller.caller,
+        owner: ownerOfCaller(caller),
         ...(caller.apiKeyRef ? { apiKeyRef: caller.apiKeyRef } : {}),
         source: 'api',
       });
@@ -80,6 +83,8 @@ export function submitApp(s: Services): Hono {
 /** Who a new request is for: the caller (fair share, limits, labels) and where it came from. */
 export interface Submitter {
   caller: string;
+  /** Who owns uploads this submitter may attach (functions/uploads/auth.ts). */
+  owner: string;
   apiKeyRef?: string;
   source: 'api' | 'ui';
 }
@@ -89,6 +94,10 @@ export interface Submitter {
  * answers 200 with the request it made the first time.
  */
 export async function createRequest(s: Services, c: Context, body: SubmitBody, who: Submitter) {
+  if (body.attachments?.length) {
+    if (!s.uploads) throw new ApiError('bad_request', 'uploads are not configured on this server');
+    await checkAttachments(s.uploads, body.attachments, who.owner);
+  }
   const idemKey = c.req.header('idempotency-key');
   if (idemKey !== undefined && !IDEMPOTENCY_KEY.test(idemKey)) {
     throw new ApiError('bad_request', 'Idempotency-Key must be 1-255 printable ASCII characters', {

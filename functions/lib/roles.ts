@@ -26,7 +26,12 @@ declare module 'hono' {
 export const roleAtLeast = (have: readonly Role[], need: Role): boolean =>
   have.some((r) => ROLES.indexOf(r) >= ROLES.indexOf(need));
 
-export type Access = Role | 'public';
+/**
+ * `public`: anyone (the route checks an API key, a job token or a signature itself);
+ * `self`: the route authenticates itself with an API key OR a session (uploads);
+ * a role: the gate requires a session with at least that role.
+ */
+export type Access = Role | 'public' | 'self';
 
 export interface RouteRule {
   method: 'GET' | 'POST' | 'PUT' | 'DELETE' | 'PATCH';
@@ -54,6 +59,14 @@ export const ROUTE_ACCESS: readonly RouteRule[] = [
   { method: 'GET', path: '/api/resources/agents/:name/preview', access: 'viewer' },
   { method: 'GET', path: '/api/stats/timeseries', access: 'viewer' },
   { method: 'GET', path: '/api/stats/summary', access: 'viewer' },
+  // uploads: an operator session or a submit API key (functions/uploads/auth.ts)
+  { method: 'POST', path: '/api/uploads', access: 'self' },
+  { method: 'GET', path: '/api/uploads/:id', access: 'self' },
+  { method: 'DELETE', path: '/api/uploads/:id', access: 'self' },
+  // webhooks check their own signature; the ledger routes apply requireRole themselves
+  { method: 'POST', path: '/api/webhooks/:source', access: 'public' },
+  { method: 'GET', path: '/api/webhooks/:source/deliveries', access: 'viewer' },
+  { method: 'POST', path: '/api/webhooks/:source/deliveries/:id/replay', access: 'operator' },
 ];
 
 /** Prefixes whose owners do their own authentication (login flow, HMAC-signed webhooks). */
@@ -100,7 +113,7 @@ export function routeGate(
       // Unknown path or method: answer as the router would, without revealing more.
       throw new ApiError('not_found', `no route for ${c.req.method} ${path}`);
     }
-    if (rule.access === 'public') return next();
+    if (rule.access === 'public' || rule.access === 'self') return next();
     return byRole.get(rule.access)!(c, next);
   };
 }

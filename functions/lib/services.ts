@@ -2,6 +2,7 @@
 // services built from them. createServices fills in defaults; tests override what they need.
 import type { Config } from '../config.ts';
 import { createStatusWriter, type StatusWriter } from '../ingest/status-writer.ts';
+import type { UploadStore } from '../uploads/store.ts';
 import { type ApiKeyStore, createApiKeyStore } from './api-keys.ts';
 import type { EventStore } from './event-store.ts';
 import type { Kube } from './kube.ts';
@@ -21,6 +22,8 @@ export interface Services {
   statusWriter: StatusWriter;
   /** Ingest's per-request facts from the apiserver: uid and the last phase seen. */
   requestFacts: Map<string, { uid: string; phase?: string }>;
+  /** Where submit looks up spec.attachments (absent: attachments are refused). */
+  uploads?: Pick<UploadStore, 'get'>;
 }
 
 export interface ServiceDeps {
@@ -32,6 +35,7 @@ export interface ServiceDeps {
   now?: () => number;
   apiKeys?: ApiKeyStore;
   submitLimiter?: RateLimiter;
+  uploads?: Pick<UploadStore, 'get'>;
 }
 
 export function createServices(deps: ServiceDeps): Services {
@@ -47,6 +51,7 @@ export function createServices(deps: ServiceDeps): Services {
     metrics,
     now,
     requestFacts,
+    ...(deps.uploads ? { uploads: deps.uploads } : {}),
     apiKeys:
       deps.apiKeys ??
       createApiKeyStore({

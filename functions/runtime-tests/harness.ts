@@ -11,6 +11,8 @@ import { createFileEventStore } from '../lib/event-store.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMemoryKube, type MemoryKube } from '../lib/memory-kube.ts';
 import { asUser, testRequireRole } from '../testing/auth.ts';
+import { createUploadStore } from '../uploads/store.ts';
+import { createMemoryCore } from '../webhooks/store.ts';
 
 export const STATIC_KEY = 'alice-key-0123456789abcdef';
 export const INGEST_SECRET = 'ingest-secret-for-tests-0123456789abcdef';
@@ -47,6 +49,8 @@ export function harness(env: Record<string, string> = {}): Harness {
     auth: { requireRole: testRequireRole },
     log: createLogger('debug', (l) => logs.push(l)),
     eventStream: { pollMs: 10, phaseCheckMs: 20, keepaliveMs: 60_000 },
+    uploads: createUploadStore({ dir: join(workspace, 'uploads'), maxBytes: 1024 * 1024 }),
+    webhookCore: createMemoryCore(),
   });
   const h: Harness = {
     app,

@@ -419,6 +419,7 @@ add(
     const table = ROUTE_ACCESS.map((r) => `${r.method} ${r.path}`);
     equal([...new Set(routes)].sort(), [...table].sort(), 'routes vs table');
     for (const rule of ROUTE_ACCESS.filter((r) => r.access !== 'public')) {
+      // role-gated and self-authenticated routes alike refuse a caller with neither key nor session
       const path = rule.path.replace(':kind', 'models').replace(/:[a-z]+/g, 'x');
       const res = await h.req(path, {
         method: rule.method,

@@ -6,7 +6,6 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Hono } from 'hono';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { REQUEST_FILE, UPLOADS_MOUNT } from '../../api/v1alpha1/executor-contract.ts';
 import { childNames } from '../../controller/job-spec.ts';
@@ -17,16 +16,11 @@ import { pdfBytes, tgzBytes } from '../../executor/archive/testing/archives.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../../test/kube.ts';
 import { createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
-import { createApiKeyStore } from '../lib/api-keys.ts';
-import { ApiError, errorHandler } from '../lib/errors.ts';
 import { createFileEventStore } from '../lib/event-store.ts';
 import { createKubeClient } from '../lib/kube-client.ts';
 import { silentLogger } from '../lib/log.ts';
 import { testRequireRole } from '../testing/auth.ts';
 import { functionsKubeConfig } from '../testing/service-account.ts';
-import { uploadsApp } from './app.ts';
-import { checkAttachments } from './attachments.ts';
-import { ownerOfCaller } from './auth.ts';
 import { createUploadStore, type UploadMeta } from './store.ts';
 
 const KEY = 'uploads-int-key-0123456789';
@@ -34,7 +28,6 @@ const OTHER_KEY = 'uploads-int-other-0123456789';
 let ns: TestNamespace;
 let dir: string;
 let workspace: string;
-let uploads: Hono;
 let api: ReturnType<typeof createApp>;
 let controller: Running | undefined;
 const store = () => createUploadStore({ dir, maxBytes: 64 * 1024 * 1024 });
@@ -57,17 +50,8 @@ beforeAll(async () => {
     events: createFileEventStore(join(workspace, 'events')),
     log: silentLogger,
     auth: { requireRole: testRequireRole },
+    uploads: store(),
   });
-  uploads = new Hono();
-  uploads.route(
-    '/api/uploads',
-    uploadsApp({
-      store: store(),
-      requireRole: testRequireRole,
-      apiKeys: createApiKeyStore({ staticKeys: config.staticApiKeys, cacheSeconds: 10 }),
-    }),
-  );
-  uploads.onError(errorHandler(silentLogger));
   controller = await runInProcess(
     inject('kubeconfig'),
     testEnv(ns.name, { UPLOADS_PVC_NAME: 'workspace', UPLOADS_SUBPATH: 'uploads' }),
@@ -84,7 +68,7 @@ afterAll(async () => {
 async function upload(name: string, data: Uint8Array<ArrayBuffer>, key = KEY): Promise<UploadMeta> {
   const fd = new FormData();
   fd.append('file', new Blob([data]), name);
-  const res = await uploads.request('/api/uploads', {
+  const res = await api.request('/api/uploads', {
     method: 'POST',
     body: fd,
     headers: { 'x-api-key': key },
@@ -105,13 +89,30 @@ it('uploads a PDF and a tar.gz, submits a request with them, mounts them read-on
   );
   expect([pdf.kind, tgz.kind]).toEqual(['pdf', 'tar.gz']);
 
-  // submit's attachments hook: own uploads pass; someone else's and unknown ids are a 400
-  const owner = ownerOfCaller({ caller: 'ci' });
-  await expect(checkAttachments(store(), [pdf.id, tgz.id], owner)).resolves.toHaveLength(2);
+  // submit checks spec.attachments: someone else's upload and an unknown id are a 400, nothing created
   const foreign = await upload('other.pdf', pdfBytes('other'), OTHER_KEY);
-  const refused = await checkAttachments(store(), [pdf.id, foreign.id], owner).catch((e: ApiError) => e);
-  expect(refused).toBeInstanceOf(ApiError);
-  expect((refused as ApiError).status).toBe(400);
+  const submitWith = (attachments: string[]) =>
+    api.request('/api/jobs/submit', {
+      method: 'POST',
+      headers: { 'x-api-key': KEY, 'content-type': 'application/json' },
+      body: JSON.stringify({ agent: 'developer', prompt: 'read the spec', attachments }),
+    });
+  for (const ids of [
+    [pdf.id, foreign.id],
+    [pdf.id, 'upl-00000000000000000000000000000000'],
+  ]) {
+    const refused = await submitWith(ids);
+    expect(refused.status).toBe(400);
+    const body = (await refused.json()) as { error: { details: { path: string }[] } };
+    expect(body.error.details.map((d) => d.path)).toEqual(['attachments.1']);
+  }
+  const none = (await ns.custom.listNamespacedCustomObject({
+    group: 'labrats.work',
+    version: 'v1alpha1',
+    plural: 'inferencerequests',
+    namespace: ns.name,
+  })) as { items: unknown[] };
+  expect(none.items).toHaveLength(0);
 
   const submit = await api.request('/api/jobs/submit', {
     method: 'POST',
