@@ -3,6 +3,7 @@
 // queued status writes and exits.
 import { serve } from '@hono/node-server';
 import { getConnInfo } from '@hono/node-server/conninfo';
+import { collectDefaultMetrics } from 'prom-client';
 import { type Booted, boot } from './boot.ts';
 
 const started = performance.now();
@@ -14,6 +15,8 @@ try {
   process.exit(1);
 }
 const { app, config, log, kube } = booted;
+// process metrics (memory, CPU, event loop) on Node; the Deno entry has no equivalent
+collectDefaultMetrics({ register: app.services.metrics.registry, prefix: 'ai_agents_functions_' });
 
 // The Kubernetes client loads (blocking the event loop for a moment) once the first request —
 // normally the readiness probe — has been answered, or a second after listening; an API call that

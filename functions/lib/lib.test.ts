@@ -190,3 +190,18 @@ describe('errors and logs', () => {
     });
   });
 });
+
+describe('metrics', () => {
+  it('starts every fixed label value at zero, so the first increase is visible to rate()', async () => {
+    const { createMetrics } = await import('./metrics.ts');
+    const text = await createMetrics().registry.metrics();
+    for (const line of [
+      'ai_agents_submissions_total{source="ui"} 0',
+      'ai_agents_submissions_total{source="webhook"} 0',
+      'ai_agents_ingest_events_total{result="rejected"} 0',
+      'ai_agents_ingest_status_writes_total{result="gone"} 0',
+    ]) {
+      expect(text).toContain(line);
+    }
+  });
+});

@@ -10,9 +10,14 @@ export interface Metrics {
   statusWrites: Counter<'result'>;
 }
 
+/** The fixed label values, started at zero so the first increase of each is visible to rate(). */
+export const SUBMISSION_SOURCES = ['api', 'ui', 'retry', 'webhook'] as const;
+export const INGEST_RESULTS = ['accepted', 'duplicate', 'rejected'] as const;
+export const STATUS_WRITE_RESULTS = ['ok', 'error', 'gone'] as const;
+
 export function createMetrics(): Metrics {
   const registry = new Registry();
-  return {
+  const metrics: Metrics = {
     registry,
     httpDuration: new Histogram({
       name: 'ai_agents_http_request_duration_seconds',
@@ -40,4 +45,8 @@ export function createMetrics(): Metrics {
       registers: [registry],
     }),
   };
+  for (const source of SUBMISSION_SOURCES) metrics.submissions.inc({ source }, 0);
+  for (const result of INGEST_RESULTS) metrics.ingestEvents.inc({ result }, 0);
+  for (const result of STATUS_WRITE_RESULTS) metrics.statusWrites.inc({ result }, 0);
+  return metrics;
 }
