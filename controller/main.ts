@@ -26,7 +26,10 @@ export function loadKubeConfig(): KubeConfig {
 
 export async function startController(config: Config, log: Logger, kc = loadKubeConfig()): Promise<Running> {
   // executor runtime selection: EXECUTOR_RUNTIME=process runs executors as local child processes
-  const runtime = config.EXECUTOR_RUNTIME === 'process' ? createProcessRuntime({ config, log }) : undefined;
+  const runtime =
+    config.EXECUTOR_RUNTIME === 'process'
+      ? createProcessRuntime({ config, log, client: createKubeClient(kc) })
+      : undefined;
   const controller = createController({ kc, config, log, ...(runtime ? { runtime } : {}) });
   controller.startInformers();
 

@@ -12,6 +12,7 @@ import type { AiAgent, AiModel, InferenceRequest } from '../api/v1alpha1/index.t
 import { ingestKey, verifyIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import { loadConfig } from './config.ts';
 import { buildConfigMap, childNames } from './job-spec.ts';
+import { type KubeClient, KubeError } from './kube.ts';
 import { createLogger } from './log.ts';
 import { createProcessRuntime } from './process-runtime.ts';
 import type { Resolution } from './resolve.ts';
@@ -66,7 +67,7 @@ afterEach(async () => {
 });
 
 let counter = 0;
-function setup(dataDir = mkdtempSync(path.join(root, 'data-'))) {
+function setup(dataDir = mkdtempSync(path.join(root, 'data-')), client?: KubeClient) {
   const config = loadConfig({
     INGEST_TOKEN_SECRET: SECRET,
     INGEST_URL: 'http://127.0.0.1:9/api/events/ingest',
@@ -82,6 +83,7 @@ function setup(dataDir = mkdtempSync(path.join(root, 'data-'))) {
     killGraceMs: 300,
     retryDelayMs: 10,
     env: { PATH: process.env.PATH, AI_AGENTS_LLAMA_THREADS: '1', SECRET_OF_THE_CONTROLLER: 'no' },
+    ...(client ? { client } : {}),
   });
   runtime.start((key) => {
     changes.push(key);
@@ -309,5 +311,39 @@ describe('process runtime', () => {
     const failed = await until(req, terminal);
     expect(failed).toMatchObject({ state: 'failed', reason: 'ModelNotConfigured' });
     expect(failed?.message).toContain('AI_AGENTS_MODEL_URL');
+  });
+
+  it("writes a claude model's credentials Secret where the Job mounts it, and removes it on cleanup", async () => {
+    const secrets: Record<string, Record<string, string>> = {
+      'team-a/claude-credentials': { 'credentials.json': Buffer.from('{"token":"t"}').toString('base64') },
+    };
+    // a unit-test stand-in for the apiserver's Secret read
+    const client = {
+      async get(_r: unknown, ns: string, name: string) {
+        const data = secrets[`${ns}/${name}`];
+        if (!data) throw new KubeError(404, `secrets "${name}" not found`, 'NotFound');
+        return { data };
+      },
+    } as unknown as KubeClient;
+    const { runtime, until, dataDir } = setup(undefined, client);
+    const claude = (secret: string) =>
+      resolution({}, { credentialsRef: { name: secret, key: 'credentials.json' } });
+    const req = request('exit:0');
+    await runtime.ensure(req, claude('claude-credentials'));
+    expect(await until(req, terminal)).toMatchObject({ state: 'succeeded' });
+    const env = JSON.parse(readFileSync(path.join(workspace(dataDir, req), 'env.json'), 'utf8'));
+    const file = path.join(env.AI_AGENTS_CREDENTIALS_DIR, 'credentials.json');
+    expect(readFileSync(file, 'utf8')).toBe('{"token":"t"}');
+    expect(statSync(file).mode & 0o777).toBe(0o600);
+    await runtime.cleanup(req);
+    expect(existsSync(file)).toBe(false);
+
+    const missing = request('exit:0');
+    await runtime.ensure(missing, claude('absent'));
+    expect(await until(missing, terminal)).toMatchObject({
+      state: 'failed',
+      reason: 'SecretNotFound',
+      message: 'Secret team-a/absent not found',
+    });
   });
 });

@@ -23,6 +23,9 @@ import {
   EXECUTOR_CONFIG_DIR,
   EXIT_BAD_REQUEST,
   LABELS,
+  MODEL_INIT_ENV,
+  MODEL_INIT_PROGRAM,
+  MODELS_MOUNT,
   WORKSPACE_MOUNT,
 } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
@@ -32,11 +35,14 @@ import {
   buildConfigMap,
   buildJob,
   buildSecret,
+  CREDENTIALS_DIR,
   childNames,
+  MODEL_INIT_CONTAINER,
   MODEL_LABEL,
   TOKEN_KEY,
   tokenExpiry,
 } from './job-spec.ts';
+import { isNotFound, type KubeClient, RESOURCES } from './kube.ts';
 import type { Logger } from './log.ts';
 import type { Resolution } from './resolve.ts';
 import {
@@ -51,11 +57,14 @@ import {
 const REPO_ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** `node executor/main.ts`: the same program the executor images run. */
 export const DEFAULT_EXECUTOR_COMMAND = [process.execPath, path.join(REPO_ROOT, 'executor', 'main.ts')];
-/** `node executor/model-init/main.ts`: the model-cache init container's program. */
-export const MODEL_INIT_COMMAND = [
-  process.execPath,
-  path.join(REPO_ROOT, 'executor', 'model-init', 'main.ts'),
-];
+/** An init container's command as a local argv: `node` is this Node, the image's program is this checkout's. */
+export function localCommand(command: readonly string[]): string[] {
+  return command.map((arg, i) => {
+    if (i === 0 && arg === 'node') return process.execPath;
+    if (arg === MODEL_INIT_PROGRAM) return path.join(REPO_ROOT, 'executor', 'model-init', 'main.ts');
+    return arg;
+  });
+}
 /** Variables of the controller's own environment handed to every executor (tuning, not secrets). */
 const PASSTHROUGH = /^(PATH|LANG|LC_[A-Z]+|TZ|AI_AGENTS_LLAMA_[A-Z_]+|NODE_LLAMA_CPP_[A-Z_]+)$/;
 const UPLOADS_DIR_ENV = 'AI_AGENTS_UPLOADS_DIR';
@@ -64,10 +73,12 @@ const MODELS_DIR_ENV = 'AI_AGENTS_MODELS_DIR';
 export interface ProcessRuntimeOptions {
   config: Config;
   log: Logger;
+  /** Reads the Secrets a Job would get (AiModel env from Secrets, claude credentials). */
+  client?: KubeClient;
   now?: () => Date;
   /** argv that starts the executor (default: node executor/main.ts). */
   executorCommand?: readonly string[];
-  /** argv of the model-cache step (default: node executor/model-init/main.ts). */
+  /** argv of the model-cache step (default: the init container's command, run from this checkout). */
   modelInitCommand?: readonly string[];
   /** Between SIGTERM and SIGKILL (default 5 s, inside the controller's own 10 s shutdown limit). */
   killGraceMs?: number;
@@ -103,13 +114,14 @@ interface EnvVar {
 }
 interface ContainerSpec {
   name: string;
+  command?: string[];
   env?: EnvVar[];
 }
 interface JobShape {
   spec: {
     backoffLimit: number;
     activeDeadlineSeconds: number;
-    template: { spec: { containers: ContainerSpec[] } };
+    template: { spec: { initContainers?: ContainerSpec[]; containers: ContainerSpec[] } };
   };
 }
 
@@ -124,8 +136,10 @@ interface Live {
   /** Only in memory: never written to state.json or logs. */
   token: string;
   timeoutSeconds: number;
-  download?: Resolution['modelDownload'];
 }
+
+/** A Secret the run needs is missing: the run fails with this message (a pod would wait forever). */
+class SecretProblem extends Error {}
 
 const isActive = (s: RunState) => s === 'pending' || s === 'running';
 
@@ -201,7 +215,6 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     uploads: path.join(root, 'uploads'),
   };
   const command = opts.executorCommand ?? DEFAULT_EXECUTOR_COMMAND;
-  const modelInitCommand = opts.modelInitCommand ?? MODEL_INIT_COMMAND;
   const graceMs = opts.killGraceMs ?? 5000;
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const parentEnv = opts.env ?? process.env;
@@ -326,24 +339,24 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     live.deadline = setTimeout(() => void terminate(live, 'deadline'), job.spec.activeDeadlineSeconds * 1000);
     live.deadline.unref();
 
-    // the model init container's step, by the same program (executor/model-init) into the local cache
-    const download = live.download;
-    if (download) {
+    // the Job's model-cache init container, as a local process: same program, same env, the
+    // models mount mapped onto the local cache
+    const init = job.spec.template.spec.initContainers?.find((c) => c.name === MODEL_INIT_CONTAINER);
+    if (init) {
       const initEnv: Record<string, string> = {
         PATH: parentEnv.PATH ?? '/usr/bin:/bin',
         HOME: path.join(dir, 'tmp'),
-        AI_AGENTS_MODEL_URL: download.url,
-        AI_AGENTS_MODEL_FILE: download.file,
-        AI_AGENTS_MODELS_DIR: dirs.models,
-        ...(download.sha256 ? { AI_AGENTS_MODEL_SHA256: download.sha256 } : {}),
       };
+      for (const e of init.env ?? []) if (e.value !== undefined) initEnv[e.name] = mapModelsPath(e.value);
+      const argv = opts.modelInitCommand ?? localCommand(init.command ?? []);
       const initLog = path.join(dir, 'model-init.log');
-      const res = await step(live, modelInitCommand, initEnv, initLog, dir);
+      const res = await step(live, argv, initEnv, initLog, dir);
       if (stoppedOutcome(live)) return;
       if (res.code !== 0) {
+        const url = initEnv[MODEL_INIT_ENV.url] ?? '(no URL)';
         finish(live, 'failed', {
           reason: 'ModelDownloadFailed',
-          message: `the model could not be fetched from ${download.url}: ${
+          message: `the model could not be fetched from ${url}: ${
             lastLine(tail(initLog), live.token) || `exit ${res.code ?? res.signal}`
           }`,
         });
@@ -385,27 +398,76 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     }
   }
 
+  /** /models (the Job's models mount) → the local model cache. */
+  function mapModelsPath(value: string): string {
+    if (value === MODELS_MOUNT || value.startsWith(`${MODELS_MOUNT}/`))
+      return path.join(dirs.models, value.slice(MODELS_MOUNT.length));
+    return value;
+  }
+
   /** The executor's env: the Job container's, with the Secret resolved and the mounts mapped. */
-  function executorEnv(job: JobShape, secretName: string, token: string, dir: string, request: string) {
+  async function executorEnv(
+    req: InferenceRequest,
+    r: Resolution,
+    job: JobShape,
+    secretName: string,
+    token: string,
+    dir: string,
+  ): Promise<Record<string, string>> {
+    const ns = req.metadata.namespace ?? 'default';
     const container = job.spec.template.spec.containers[0]!;
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(parentEnv)) if (v !== undefined && PASSTHROUGH.test(k)) env[k] = v;
     for (const e of container.env ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
       if (e.value !== undefined) env[e.name] = e.value;
-      else if (e.valueFrom?.secretKeyRef?.name === secretName && e.valueFrom.secretKeyRef.key === TOKEN_KEY)
-        env[e.name] = token;
-      else log.warn('env from a Secret is not supported by the process runtime', { variable: e.name });
+      else if (ref?.name === secretName && ref.key === TOKEN_KEY) env[e.name] = token;
+      else if (ref) {
+        const value = (await secretData(ns, ref.name))[ref.key];
+        if (value === undefined)
+          throw new SecretProblem(`Secret ${ns}/${ref.name} has no key ${ref.key} (env ${e.name})`);
+        env[e.name] = value;
+      }
+    }
+    // a claude model's credentials Secret, "mounted" where the Job mounts it
+    const credentials = r.model.spec.executor === 'claude' ? r.model.spec.credentialsRef : undefined;
+    if (credentials) {
+      const data = await secretData(ns, credentials.name);
+      const target = path.join(dir, 'config', CREDENTIALS_DIR.slice(EXECUTOR_CONFIG_DIR.length));
+      await mkdir(target, { recursive: true, mode: 0o700 });
+      for (const [k, v] of Object.entries(data)) {
+        if (credentials.key && k !== credentials.key) continue;
+        await writeFile(path.join(target, k), v, { mode: 0o600 });
+      }
     }
     // the container's mounts → local folders
     for (const [k, v] of Object.entries(env)) {
       if (v === EXECUTOR_CONFIG_DIR || v.startsWith(`${EXECUTOR_CONFIG_DIR}/`))
         env[k] = path.join(dir, 'config', v.slice(EXECUTOR_CONFIG_DIR.length));
-      else if (v === WORKSPACE_MOUNT) env[k] = workspaceOf(request);
+      else if (v === WORKSPACE_MOUNT) env[k] = workspaceOf(req.metadata.name);
     }
     env.HOME = path.join(dir, 'tmp');
     env[MODELS_DIR_ENV] = dirs.models;
     if (existsSync(dirs.uploads)) env[UPLOADS_DIR_ENV] = dirs.uploads;
     return env;
+  }
+
+  /** A Secret's decoded data (the apiserver is the source, as for a pod). */
+  async function secretData(namespace: string, name: string): Promise<Record<string, string>> {
+    if (!opts.client)
+      throw new SecretProblem(
+        `Secret ${namespace}/${name} is needed but the runtime has no Kubernetes client`,
+      );
+    let secret: { data?: Record<string, string> };
+    try {
+      secret = await opts.client.get(RESOURCES.secrets, namespace, name);
+    } catch (e) {
+      if (isNotFound(e)) throw new SecretProblem(`Secret ${namespace}/${name} not found`);
+      throw e;
+    }
+    return Object.fromEntries(
+      Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]),
+    );
   }
 
   async function load(): Promise<void> {
@@ -537,7 +599,6 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
         done: Promise.resolve(),
         token,
         timeoutSeconds: resolution.timeoutSeconds,
-        ...(resolution.modelDownload ? { download: resolution.modelDownload } : {}),
       };
       runs.set(k, live);
       await persist(live);
@@ -547,7 +608,14 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
         finish(live, 'failed', { reason: 'ModelNotConfigured', message: precheck });
         return { name: names.job, created: true };
       }
-      const env = executorEnv(job, names.secret, token, dir, req.metadata.name);
+      let env: Record<string, string>;
+      try {
+        env = await executorEnv(req, resolution, job, names.secret, token, dir);
+      } catch (e) {
+        if (!(e instanceof SecretProblem)) throw e;
+        finish(live, 'failed', { reason: 'SecretNotFound', message: e.message });
+        return { name: names.job, created: true };
+      }
       live.done = drive(live, job, env).catch((e) => {
         log.error('run failed', { run: names.job, error: String(e) });
         if (isActive(record.state))
@@ -574,6 +642,10 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       const live = runs.get(runKey(req));
       if (!live) return;
       await rm(path.join(live.dir, 'token'), { force: true });
+      await rm(path.join(live.dir, 'config', CREDENTIALS_DIR.slice(EXECUTOR_CONFIG_DIR.length)), {
+        recursive: true,
+        force: true,
+      });
     },
     *activeRuns(): Iterable<ActiveRun> {
       for (const live of runs.values()) {

@@ -8,6 +8,8 @@ import { createServer as createNetServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KubeConfig } from '@kubernetes/client-node';
+import { MODEL_INIT_ENV, MODEL_INIT_PROGRAM } from '../../api/v1alpha1/executor-contract.ts';
+import { localCommand } from '../../controller/process-runtime.ts';
 import { type ControlPlane, freePort, startControlPlane } from '../controlplane/index.ts';
 import { defaultResources, LOCAL_MODEL, localModelFile } from './defaults.ts';
 import { logTail, type Service, startService } from './services.ts';
@@ -169,7 +171,7 @@ async function buildUi(
   }
 }
 
-/** Downloads the model with executor/model-init (the init container's program), showing its progress. */
+/** Downloads the model with the init container's program (executor/model-init), showing its progress. */
 async function fetchModel(
   url: string,
   file: string,
@@ -178,13 +180,14 @@ async function fetchModel(
   env: Record<string, string>,
   log: (l: string) => void,
 ): Promise<{ ok: true } | { ok: false; reason: string }> {
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'executor', 'model-init', 'main.ts')], {
+  const [bin, ...args] = localCommand(['node', MODEL_INIT_PROGRAM]);
+  const child = spawn(bin!, args, {
     env: {
       ...env,
-      AI_AGENTS_MODEL_URL: url,
-      AI_AGENTS_MODEL_FILE: file,
-      AI_AGENTS_MODELS_DIR: modelsDir,
-      ...(sha256 ? { AI_AGENTS_MODEL_SHA256: sha256 } : {}),
+      [MODEL_INIT_ENV.url]: url,
+      [MODEL_INIT_ENV.file]: file,
+      [MODEL_INIT_ENV.modelsDir]: modelsDir,
+      ...(sha256 ? { [MODEL_INIT_ENV.sha256]: sha256 } : {}),
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
