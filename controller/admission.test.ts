@@ -106,4 +106,33 @@ describe('admission', () => {
     expect(a.running).toBe(0);
     expect(a.isHolding('x')).toBe(false);
   });
+
+  it('runs requests sharing a concurrency key one after another, others alongside', () => {
+    const { a, admitted, flush } = setup({ global: 10 });
+    const keyed = (createdMs: number, concurrencyKey?: string) => ({
+      ...entry(0, createdMs),
+      ...(concurrencyKey ? { concurrencyKey } : {}),
+    });
+    expect(a.request('pr-1-a', keyed(1, 'repo#1')).admitted).toBe(true);
+    expect(a.request('pr-1-b', keyed(2, 'repo#1')).admitted).toBe(false);
+    // a different key and no key are not held back by it (they pass the waiting pr-1-b)
+    a.request('pr-2', keyed(3, 'repo#2'));
+    a.request('free', keyed(4));
+    flush();
+    expect(admitted).toEqual(['pr-2', 'free']);
+    expect(a.isHolding('pr-1-b')).toBe(false);
+    a.release('pr-1-a');
+    flush();
+    expect(admitted).toEqual(['pr-2', 'free', 'pr-1-b']);
+    expect(a.isHolding('pr-1-b')).toBe(true);
+  });
+
+  it('a run rebuilt after a restart keeps holding its concurrency key', () => {
+    const { a, admitted, flush } = setup({ global: 10 });
+    a.markRunning('old', { caller: 'c', model: 'm', concurrencyKey: 'k' });
+    expect(a.request('new', { ...entry(0, 1), concurrencyKey: 'k' }).admitted).toBe(false);
+    a.release('old');
+    flush();
+    expect(admitted).toEqual(['new']);
+  });
 });

@@ -1,4 +1,5 @@
-// Admission: at most `global` executor runs at once (plus per-model and per-caller limits).
+// Admission: at most `global` executor runs at once (plus per-model and per-caller limits, and
+// one run per concurrency key: requests sharing spec.concurrencyKey run one after another).
 // Waiting requests are ordered by priority (high first), then fair share across callers (the
 // caller with fewer runs goes first), then age. The state is rebuilt from the world on start
 // (runs observed in the cache) and kept in memory after that; it is never the source of truth
@@ -8,6 +9,8 @@ export interface AdmissionEntry {
   priority: number;
   caller: string;
   model: string;
+  /** spec.concurrencyKey: at most one run holds a given key. */
+  concurrencyKey?: string;
   /** Creation time (ms) for age ordering; ties broken by key. */
   createdMs: number;
 }
@@ -34,7 +37,7 @@ export interface Admission {
   /** Ask for a slot; admitted at once when nothing waits and a slot is free. */
   request(key: string, entry: AdmissionEntry): AdmissionDecision;
   /** A run exists and is active for this key (observed): it holds a slot. */
-  markRunning(key: string, entry: Pick<AdmissionEntry, 'caller' | 'model'>): void;
+  markRunning(key: string, entry: Pick<AdmissionEntry, 'caller' | 'model' | 'concurrencyKey'>): void;
   /** The key no longer holds or wants a slot (run finished, cancelled, deleted, unresolvable). */
   release(key: string): void;
   isHolding(key: string): boolean;
@@ -48,7 +51,14 @@ export interface Admission {
 interface Holder {
   caller: string;
   model: string;
+  concurrencyKey?: string;
 }
+
+const holderOf = (e: Pick<AdmissionEntry, 'caller' | 'model' | 'concurrencyKey'>): Holder => ({
+  caller: e.caller,
+  model: e.model,
+  ...(e.concurrencyKey ? { concurrencyKey: e.concurrencyKey } : {}),
+});
 
 export function createAdmission(opts: AdmissionOptions): Admission {
   const schedule = opts.schedule ?? ((fn) => setImmediate(fn));
@@ -57,6 +67,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
   const positions = new Map<string, number>();
   const byCaller = new Map<string, number>();
   const byModel = new Map<string, number>();
+  const byConcurrencyKey = new Map<string, number>();
   let passScheduled = false;
 
   const inc = (m: Map<string, number>, k: string, d: number) => {
@@ -68,19 +79,27 @@ export function createAdmission(opts: AdmissionOptions): Admission {
   function hold(key: string, h: Holder) {
     const prev = holders.get(key);
     if (prev) {
-      if (prev.caller === h.caller && prev.model === h.model) return;
-      inc(byCaller, prev.caller, -1);
-      inc(byModel, prev.model, -1);
+      if (prev.caller === h.caller && prev.model === h.model && prev.concurrencyKey === h.concurrencyKey)
+        return;
+      unhold(prev);
     }
     holders.set(key, h);
     inc(byCaller, h.caller, 1);
     inc(byModel, h.model, 1);
+    if (h.concurrencyKey) inc(byConcurrencyKey, h.concurrencyKey, 1);
+  }
+
+  function unhold(h: Holder) {
+    inc(byCaller, h.caller, -1);
+    inc(byModel, h.model, -1);
+    if (h.concurrencyKey) inc(byConcurrencyKey, h.concurrencyKey, -1);
   }
 
   function fits(limits: Limits, h: Holder) {
     if (holders.size >= limits.global) return false;
     if (limits.perCaller !== undefined && (byCaller.get(h.caller) ?? 0) >= limits.perCaller) return false;
     if (limits.perModel !== undefined && (byModel.get(h.model) ?? 0) >= limits.perModel) return false;
+    if (h.concurrencyKey && byConcurrencyKey.has(h.concurrencyKey)) return false;
     return true;
   }
 
@@ -153,8 +172,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     const admitted: string[] = [];
     let position = 0;
     for (const key of ordered) {
-      const e = waiting.get(key)!;
-      const h = { caller: e.caller, model: e.model };
+      const h = holderOf(waiting.get(key)!);
       if (fits(limits, h)) {
         waiting.delete(key);
         positions.delete(key);
@@ -174,7 +192,7 @@ export function createAdmission(opts: AdmissionOptions): Admission {
   return {
     request(key, entry) {
       if (holders.has(key)) return { admitted: true };
-      const h = { caller: entry.caller, model: entry.model };
+      const h = holderOf(entry);
       if ((waiting.size === 0 || (waiting.size === 1 && waiting.has(key))) && fits(opts.limits(), h)) {
         waiting.delete(key);
         positions.delete(key);
@@ -189,14 +207,13 @@ export function createAdmission(opts: AdmissionOptions): Admission {
     markRunning(key, entry) {
       waiting.delete(key);
       positions.delete(key);
-      hold(key, { caller: entry.caller, model: entry.model });
+      hold(key, holderOf(entry));
     },
     release(key) {
       const h = holders.get(key);
       if (h) {
         holders.delete(key);
-        inc(byCaller, h.caller, -1);
-        inc(byModel, h.model, -1);
+        unhold(h);
       }
       const wasWaiting = waiting.delete(key);
       positions.delete(key);

@@ -235,7 +235,10 @@ export function createController(opts: ControllerOptions): Controller {
       workersStarted = true;
       await this.waitForSync();
       // rebuild admission state from the world before admitting anything
-      for (const run of runtime.activeRuns()) admission.markRunning(run.requestKey, run);
+      for (const run of runtime.activeRuns()) {
+        const concurrencyKey = requests.get(run.requestKey)?.spec.concurrencyKey;
+        admission.markRunning(run.requestKey, { ...run, ...(concurrencyKey ? { concurrencyKey } : {}) });
+      }
       log.info('workers starting', {
         requests: requests.size,
         activeRuns: admission.running,

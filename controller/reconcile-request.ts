@@ -36,6 +36,7 @@ export function admissionEntry(req: InferenceRequest, model: string): AdmissionE
     priority: req.spec.priority ?? 0,
     caller: labelValue(callerOf(req)),
     model: labelValue(model),
+    ...(req.spec.concurrencyKey ? { concurrencyKey: req.spec.concurrencyKey } : {}),
     createdMs: created ? new Date(created).getTime() : 0,
   };
 }
