@@ -309,6 +309,34 @@ describe('npm start (local platform)', () => {
     expectNothingLeft(seenAgain, dataDir);
   });
 
+  it('a start after the platform was killed (no Ctrl-C) stops what it left running, then works', async () => {
+    const dataDir = freshDataDir();
+    const first = await npmStart({ AI_AGENTS_DATA_DIR: dataDir, AI_AGENTS_MODEL_URL: '' });
+    const seen = new Set(descendants(first.proc.pid!));
+    const main = [...seen].find((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('scripts/platform/main.ts');
+      } catch {
+        return false;
+      }
+    });
+    expect(main).toBeDefined();
+    process.kill(main!, 'SIGKILL'); // no chance to clean up: its services keep running
+    await first.closed;
+    expect(mentioning(dataDir).length).toBeGreaterThan(0);
+
+    const second = await npmStart({ AI_AGENTS_DATA_DIR: dataDir });
+    expect(second.out.stderr).toMatch(
+      /stopped \d+ processes that an earlier start which did not stop cleanly left running/,
+    );
+    expect(second.apiKey).toBe(first.apiKey);
+    const res = await fetch(`${second.url}/api/jobs`, { headers: await signIn(second) });
+    expect(res.status).toBe(200);
+    for (const pid of descendants(second.proc.pid!)) seen.add(pid);
+    await ctrlC(second);
+    expectNothingLeft(seen, dataDir);
+  });
+
   it('uses the cluster of --kubeconfig/--context instead of starting one; with no model configured or an unreachable one it says so and requests fail with that reason', async () => {
     const dataDir = freshDataDir();
     const kubeconfig = inject('kubeconfig');

@@ -12,6 +12,7 @@ import { MODEL_INIT_ENV, MODEL_INIT_PROGRAM } from '../../api/v1alpha1/executor-
 import { localCommand } from '../../controller/process-runtime.ts';
 import { type ControlPlane, freePort, startControlPlane } from '../controlplane/index.ts';
 import { defaultResources, LOCAL_MODEL, localModelFile } from './defaults.ts';
+import { forgetChildren, recordChildren, stopLeftovers } from './leftovers.ts';
 import { logTail, type Service, startService } from './services.ts';
 import { loadState, type PlatformState, saveState, statePath } from './state.ts';
 import { createWebServer, LOCAL_ADMIN_GROUP } from './web.ts';
@@ -217,6 +218,10 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   mkdirSync(logsDir, { recursive: true });
   mkdirSync(modelsDir, { recursive: true });
   const namespace = opts.namespace ?? 'ai-agents';
+
+  const leftovers = stopLeftovers(dataDir);
+  if (leftovers)
+    log(`stopped ${leftovers} processes that an earlier start which did not stop cleanly left running`);
 
   const state: PlatformState = loadState(dataDir);
   if (opts.modelUrl !== undefined) {
@@ -429,6 +434,9 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
           web.close(() => resolve());
         }),
     );
+
+    recordChildren(dataDir);
+    cleanups.unshift(async () => forgetChildren(dataDir)); // runs last: everything is stopped by then
 
     const url = `http://127.0.0.1:${port}`;
     return {
