@@ -88,6 +88,7 @@ export function createApp(deps: AppDeps): App {
         log: s.log,
         maxBodyBytes: s.config.maxBodyBytes,
         requireRole: deps.auth.requireRole,
+        deliveries: s.metrics.webhookDeliveries,
       }),
     );
   }

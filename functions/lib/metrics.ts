@@ -8,6 +8,17 @@ export interface Metrics {
   submissions: Counter<'source'>;
   ingestEvents: Counter<'result'>;
   statusWrites: Counter<'result'>;
+  webhookDeliveries: Counter<'source' | 'outcome'>;
+}
+
+/** Webhook deliveries by source (only sources that exist) and outcome. */
+export function webhookDeliveriesCounter(registry: Registry): Counter<'source' | 'outcome'> {
+  return new Counter({
+    name: 'ai_agents_webhook_deliveries_total',
+    help: 'Webhook deliveries by source and outcome (created, duplicate, no_match, …, bad_signature, invalid, error)',
+    labelNames: ['source', 'outcome'],
+    registers: [registry],
+  });
 }
 
 /** The fixed label values, started at zero so the first increase of each is visible to rate(). */
@@ -44,6 +55,7 @@ export function createMetrics(): Metrics {
       labelNames: ['result'],
       registers: [registry],
     }),
+    webhookDeliveries: webhookDeliveriesCounter(registry),
   };
   for (const source of SUBMISSION_SOURCES) metrics.submissions.inc({ source }, 0);
   for (const result of INGEST_RESULTS) metrics.ingestEvents.inc({ result }, 0);

@@ -7,7 +7,10 @@
 //  - createWebhookOnlyApp: what a per-source pod (WEBHOOK_SOURCE_NAME) serves — the one source's
 //    POST route (also at the Ingress path, if different), /health and /ready; nothing else.
 import { type Handler, Hono } from 'hono';
+import { HTTPException } from 'hono/http-exception';
+import { type Counter, Registry } from 'prom-client';
 import { ApiError, errorHandler, notFoundHandler } from '../lib/errors.ts';
+import { webhookDeliveriesCounter } from '../lib/metrics.ts';
 import type { RequireRole } from '../lib/roles.ts';
 import { createReceiver, type Receiver, type ReceiverDeps } from './receiver.ts';
 
@@ -17,6 +20,8 @@ export interface WebhooksAppOptions extends ReceiverDeps {
   /** Largest body accepted (default 1 MiB); larger ones get 413 before they are read in full. */
   maxBodyBytes?: number;
   requireRole?: RequireRole;
+  /** Counts deliveries by source and outcome (ai_agents_webhook_deliveries_total). */
+  deliveries?: Counter<'source' | 'outcome'>;
   /** A receiver to share (tests, benchmarks); built from the deps otherwise. */
   receiver?: Receiver;
 }
@@ -52,16 +57,33 @@ export async function readLimited(req: Request, maxBytes: number): Promise<Uint8
   return out;
 }
 
+/** The outcome label of a refused delivery, from the error's status. */
+function refusedOutcome(err: unknown): string {
+  const status = err instanceof HTTPException ? err.status : 500;
+  return status === 401 ? 'bad_signature' : status < 500 ? 'invalid' : 'error';
+}
+
 /** POST handler for one delivery; the source is the `:source` parameter unless fixed. */
-export function receiveHandler(receiver: Receiver, maxBytes: number, fixedSource?: string): Handler {
+export function receiveHandler(
+  receiver: Receiver,
+  maxBytes: number,
+  fixedSource?: string,
+  deliveries?: Counter<'source' | 'outcome'>,
+): Handler {
   return async function receiveWebhook(c) {
     const source = fixedSource ?? c.req.param('source') ?? '';
     // 404 for an unknown source comes before reading (or refusing) the body
     if (!(await receiver.exists(source)))
       throw new ApiError('not_found', `webhook source "${source}" not found`);
-    const body = await readLimited(c.req.raw, maxBytes);
-    const answer = await receiver.receive(source, c.req.raw.headers, body);
-    return c.json(answer.body, answer.status);
+    try {
+      const body = await readLimited(c.req.raw, maxBytes);
+      const answer = await receiver.receive(source, c.req.raw.headers, body);
+      deliveries?.inc({ source, outcome: answer.body.outcome });
+      return c.json(answer.body, answer.status);
+    } catch (err) {
+      deliveries?.inc({ source, outcome: refusedOutcome(err) });
+      throw err;
+    }
   };
 }
 
@@ -72,7 +94,7 @@ export function createWebhooksApp(opts: WebhooksAppOptions): Hono {
   const maxBytes = opts.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BODY_BYTES;
   const app = new Hono();
 
-  app.post('/:source', receiveHandler(receiver, maxBytes));
+  app.post('/:source', receiveHandler(receiver, maxBytes, undefined, opts.deliveries));
 
   if (opts.requireRole) {
     const viewer = opts.requireRole('viewer');
@@ -97,17 +119,24 @@ export interface WebhookOnlyAppOptions extends WebhooksAppOptions {
   sourceName: string;
   /** The source's Ingress path when it is not /api/webhooks/<source> (e.g. "/hooks/github"). */
   path?: string;
+  /** Served at /metrics (default: a new one holding the deliveries counter). */
+  registry?: Registry;
 }
 
 /** The whole app of a per-source webhook pod. */
 export function createWebhookOnlyApp(opts: WebhookOnlyAppOptions): Hono {
   const receiver = opts.receiver ?? createReceiver(opts);
+  const registry = opts.registry ?? new Registry();
+  const deliveries = opts.deliveries ?? webhookDeliveriesCounter(registry);
   const { requireRole: _ignored, ...rest } = opts;
-  const routes = createWebhooksApp({ ...rest, receiver });
+  const routes = createWebhooksApp({ ...rest, receiver, deliveries });
   const app = new Hono();
   app.onError(errorHandler(opts.log));
   app.notFound(notFoundHandler);
   app.get('/health', (c) => c.json({ status: 'ok' }));
+  app.get('/metrics', async (c) =>
+    c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }),
+  );
   app.get('/ready', async (c) =>
     (await receiver.exists(opts.sourceName))
       ? c.json({ status: 'ready', source: opts.sourceName })
@@ -125,7 +154,12 @@ export function createWebhookOnlyApp(opts: WebhookOnlyAppOptions): Hono {
   if (extra && extra !== `/api/webhooks/${opts.sourceName}`) {
     app.post(
       extra,
-      receiveHandler(receiver, opts.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BODY_BYTES, opts.sourceName),
+      receiveHandler(
+        receiver,
+        opts.maxBodyBytes ?? DEFAULT_MAX_WEBHOOK_BODY_BYTES,
+        opts.sourceName,
+        deliveries,
+      ),
     );
   }
   return app;

@@ -363,6 +363,27 @@ add('security: the webhook-only app serves only its source', async () => {
   equal(h.requests().length, 2, 'requests');
 });
 
+add('metrics: the webhook pod counts deliveries by source and outcome at /metrics', async () => {
+  const h = await harness();
+  const app = createWebhookOnlyApp({ ...h.deps, sourceName: 'gh' });
+  const d = await githubDelivery('issues', example('issues', 'labeled'), { id: 'm-1' });
+  equal(
+    (await app.request('/api/webhooks/gh', { method: 'POST', headers: d.headers, body: d.body })).status,
+    202,
+    'good',
+  );
+  const forged = await githubDelivery('issues', example('issues', 'labeled'), { id: 'm-2', secret: 'wrong' });
+  const bad = await app.request('/api/webhooks/gh', {
+    method: 'POST',
+    headers: forged.headers,
+    body: forged.body,
+  });
+  equal(bad.status, 401, 'forged');
+  const text = await (await app.request('/metrics')).text();
+  ok(text.includes('ai_agents_webhook_deliveries_total{source="gh",outcome="created"} 1'), text);
+  ok(text.includes('ai_agents_webhook_deliveries_total{source="gh",outcome="bad_signature"} 1'), text);
+});
+
 add(
   'security: a hostile payload cannot inject template tags or control characters into the prompt',
   async () => {
