@@ -272,6 +272,8 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     cwd: string,
   ) {
     return new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+      // stopped between two steps: start nothing (the caller reports the stop)
+      if (live.stopping) return resolve({ code: null, signal: 'SIGTERM' });
       const fd = openSync(logFile, 'a');
       let child: ChildProcess;
       try {
@@ -296,11 +298,8 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
   async function terminate(live: Live, why: NonNullable<Live['stopping']>): Promise<void> {
     live.stopping ??= why;
     const child = live.child;
-    const pid = child?.pid ?? live.record.pid;
-    if (!child) {
-      killGroup(pid, 'SIGKILL');
-      return;
-    }
+    if (!child) return; // between steps (a retry's back-off): nothing runs; the loop sees `stopping`
+    const pid = child.pid;
     const exited = new Promise<void>((r) => {
       if (child.exitCode !== null || child.signalCode) r();
       else child.once('exit', () => r());
