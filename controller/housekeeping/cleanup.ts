@@ -1,9 +1,18 @@
 // cronjob-cleanup: removes per-request workspace folders (WORKSPACE_DIR/<request>) that no
-// InferenceRequest owns any more, or whose request finished longer ago than the retention.
-//   node controller/housekeeping/cleanup.ts --workspace /workspace/jobs --retention-seconds 604800 [--dry-run]
+// InferenceRequest owns any more, or whose request finished longer ago than the retention; with
+// --uploads also the uploads no InferenceRequest references (spec.attachments) that are older
+// than --uploads-retention-seconds (plus upload leftovers: no metadata, abandoned temp files).
+//   node controller/housekeeping/cleanup.ts --workspace /workspace/jobs --retention-seconds 604800 \
+//     [--uploads /workspace/uploads --uploads-retention-seconds 604800] [--dry-run]
 import { lstat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import {
+  findUnreferencedUploads,
+  type RequestLike,
+  referencedUploads,
+  removeUploads,
+} from '../../functions/uploads/cleanup.ts';
 import { jsonLog, type Kube, kubeFromEnvironment, type Log, listAll, parseFlags } from './common.ts';
 
 const TERMINAL = new Set(['Succeeded', 'Failed', 'Cancelled', 'TimedOut']);
@@ -94,6 +103,71 @@ export async function requestPhases(kube: Kube): Promise<Map<string, string>> {
   return new Map(items.map((i) => [i.metadata.name, i.status?.phase ?? '']));
 }
 
+/** Default upload retention when --uploads-retention-seconds is not given (7 days). */
+export const DEFAULT_UPLOADS_RETENTION_SECONDS = 7 * 24 * 3600;
+
+export interface UploadsCleanupOptions {
+  uploadsDir: string;
+  /** Unreferenced uploads created longer ago than this are removed. */
+  retentionSeconds: number;
+  dryRun: boolean;
+  /** Every InferenceRequest (any phase); its spec.attachments keep uploads. */
+  listRequests: () => Promise<RequestLike[]>;
+  now?: () => number;
+  log?: Log;
+}
+
+export interface UploadsCleanupResult {
+  removed: { id: string; path: string; reason: string; createdAt: string; size?: number }[];
+  dryRun: boolean;
+}
+
+export async function cleanupUploads(opts: UploadsCleanupOptions): Promise<UploadsCleanupResult> {
+  const now = opts.now ?? Date.now;
+  const log = opts.log ?? (() => {});
+  const stale = await findUnreferencedUploads({
+    uploadsDir: opts.uploadsDir,
+    requests: await opts.listRequests(),
+    olderThan: new Date(now() - opts.retentionSeconds * 1000),
+    now: new Date(now()),
+  });
+  let removedPaths: Set<string>;
+  if (opts.dryRun) removedPaths = new Set(stale.map((s) => s.path));
+  else {
+    // list the requests again just before deleting: an upload attached since is kept
+    const still = referencedUploads(await opts.listRequests());
+    removedPaths = new Set(await removeUploads(opts.uploadsDir, stale, still));
+  }
+  const result: UploadsCleanupResult = { removed: [], dryRun: opts.dryRun };
+  for (const s of stale) {
+    if (!removedPaths.has(s.path)) continue;
+    const entry = {
+      id: s.id,
+      path: s.path,
+      reason: s.reason,
+      createdAt: s.createdAt,
+      ...(s.size === undefined ? {} : { size: s.size }),
+    };
+    result.removed.push(entry);
+    log('info', opts.dryRun ? 'would remove upload' : 'removed upload', {
+      ...entry,
+      path: join(opts.uploadsDir, s.path),
+      ...(s.owner ? { owner: s.owner } : {}),
+      dryRun: opts.dryRun,
+    });
+  }
+  log('info', 'uploads cleanup finished', {
+    removed: result.removed.length,
+    retentionSeconds: opts.retentionSeconds,
+    dryRun: opts.dryRun,
+  });
+  return result;
+}
+
+export function listRequestObjects(kube: Kube): Promise<RequestLike[]> {
+  return listAll<RequestLike>(kube, 'inferencerequests');
+}
+
 async function main(): Promise<void> {
   const log = jsonLog('cleanup');
   const flags = parseFlags(process.argv.slice(2), {
@@ -101,6 +175,8 @@ async function main(): Promise<void> {
     'retention-seconds': 'number',
     'orphan-grace-seconds': 'number',
     'dry-run': 'boolean',
+    uploads: 'string',
+    'uploads-retention-seconds': 'number',
   });
   const kube = kubeFromEnvironment();
   await cleanup({
@@ -111,6 +187,15 @@ async function main(): Promise<void> {
     listRequests: () => requestPhases(kube),
     log,
   });
+  if (flags.uploads !== undefined) {
+    await cleanupUploads({
+      uploadsDir: String(flags.uploads),
+      retentionSeconds: Number(flags['uploads-retention-seconds'] ?? DEFAULT_UPLOADS_RETENTION_SECONDS),
+      dryRun: flags['dry-run'] === true,
+      listRequests: () => listRequestObjects(kube),
+      log,
+    });
+  }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

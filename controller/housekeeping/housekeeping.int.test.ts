@@ -1,7 +1,8 @@
 // The housekeeping CronJob programs against the real test apiserver: cleanup keeps what a request
 // owns and removes what no request owns (or what is past retention), dry-run removes nothing;
 // token-refresh refreshes idle claude models through a local OAuth token endpoint and writes the
-// tokens back to their Secrets.
+// tokens back to their Secrets. Uploads cleanup keeps what a request attaches and what is young,
+// removes old unreferenced uploads, and dry-run removes nothing.
 import { execFile } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, symlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -11,8 +12,9 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { exampleAiModel, exampleInferenceRequest } from '../../api/v1alpha1/examples.ts';
+import { createUploadStore } from '../../functions/uploads/store.ts';
 import { createTestNamespace, type TestNamespace } from '../../test/kube.ts';
-import { cleanup, requestPhases } from './cleanup.ts';
+import { cleanup, cleanupUploads, listRequestObjects, requestPhases } from './cleanup.ts';
 import { kubeFrom } from './common.ts';
 import { tokenRefresh } from './token-refresh.ts';
 
@@ -158,6 +160,114 @@ describe('cleanup', () => {
     const r = await cleanup(options(false));
     expect(r.removed.map((x) => x.name)).toEqual(['running-old']);
     expect(existsSync(dirs.runningOld!)).toBe(false);
+  });
+});
+
+describe('uploads cleanup', () => {
+  const DAY = 24 * HOUR;
+  let uploadsDir: string;
+  const ids: Record<'referenced' | 'oldOrphan' | 'youngOrphan', string> = {
+    referenced: '',
+    oldOrphan: '',
+    youngOrphan: '',
+  };
+
+  /** An upload made through the real store, `ageSeconds` ago. */
+  async function upload(name: string, ageSeconds: number): Promise<string> {
+    const store = createUploadStore({
+      dir: uploadsDir,
+      maxBytes: 1 << 20,
+      now: () => Date.now() - ageSeconds * 1000,
+    });
+    const body = new Blob([`notes for ${name}\n`]).stream();
+    return (await store.put(body, { name, owner: 'user:test' })).id;
+  }
+
+  beforeAll(async () => {
+    uploadsDir = mkdtempSync(join(tmpdir(), 'uploads-'));
+    ids.referenced = await upload('referenced.txt', 30 * DAY);
+    ids.oldOrphan = await upload('old.txt', 30 * DAY);
+    ids.youngOrphan = await upload('young.txt', HOUR);
+    const req = exampleInferenceRequest('with-attachment');
+    t.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ ...req, spec: { ...req.spec, attachments: [ids.referenced] } }),
+    );
+  });
+
+  const options = (dryRun: boolean, lines: Record<string, unknown>[] = []) => ({
+    uploadsDir,
+    retentionSeconds: 7 * DAY,
+    dryRun,
+    listRequests: () => listRequestObjects(kubeFrom(t.kc, t.name)),
+    log: (_l: string, msg: string, fields?: Record<string, unknown>) => lines.push({ msg, ...fields }),
+  });
+  const exists = (id: string) => existsSync(join(uploadsDir, id));
+
+  it('the CronJob command with --uploads --dry-run logs the old unreferenced upload and removes nothing', async () => {
+    const workspace = mkdtempSync(join(tmpdir(), 'workspace-'));
+    const { stdout } = await run(
+      process.execPath,
+      [
+        'controller/housekeeping/cleanup.ts',
+        '--workspace',
+        workspace,
+        '--uploads',
+        uploadsDir,
+        '--uploads-retention-seconds',
+        String(7 * DAY),
+        '--dry-run',
+      ],
+      { env: { ...process.env, KUBECONFIG: inject('kubeconfig'), NAMESPACE: t.name } },
+    );
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const would = lines.filter((l) => l.msg === 'would remove upload');
+    expect(would).toEqual([
+      expect.objectContaining({
+        id: ids.oldOrphan,
+        path: join(uploadsDir, ids.oldOrphan),
+        reason: 'unreferenced',
+        dryRun: true,
+      }),
+    ]);
+    expect(lines.at(-1)).toMatchObject({ msg: 'uploads cleanup finished', removed: 1, dryRun: true });
+    for (const id of Object.values(ids)) expect(exists(id), id).toBe(true);
+  });
+
+  it('dry-run through the API removes nothing either', async () => {
+    const r = await cleanupUploads(options(true));
+    expect(r.removed.map((x) => x.id)).toEqual([ids.oldOrphan]);
+    for (const id of Object.values(ids)) expect(exists(id), id).toBe(true);
+  });
+
+  it('removes the old unreferenced upload, keeps the referenced and the young one, and logs it', async () => {
+    const lines: Record<string, unknown>[] = [];
+    const r = await cleanupUploads(options(false, lines));
+    expect(r.removed).toEqual([expect.objectContaining({ id: ids.oldOrphan, reason: 'unreferenced' })]);
+    expect(exists(ids.oldOrphan)).toBe(false);
+    expect(exists(ids.referenced)).toBe(true);
+    expect(exists(ids.youngOrphan)).toBe(true);
+    expect(lines).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({
+          msg: 'removed upload',
+          id: ids.oldOrphan,
+          owner: 'user:test',
+          dryRun: false,
+        }),
+      ]),
+    );
+  });
+
+  it('an upload whose request is deleted goes on the next run once past retention', async () => {
+    t.kubectl(['delete', 'inferencerequest', 'with-attachment', '--wait=true']);
+    const r = await cleanupUploads(options(false));
+    expect(r.removed.map((x) => x.id)).toEqual([ids.referenced]);
+    expect(exists(ids.referenced)).toBe(false);
+    expect(exists(ids.youngOrphan)).toBe(true);
   });
 });
 
