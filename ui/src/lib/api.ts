@@ -75,6 +75,11 @@ export async function request<T>(
     if ((err as Error).name === 'AbortError') throw err;
     throw new ApiError(0, 'network', 'The API could not be reached. Check the connection and try again.');
   }
+  return read<T>(res);
+}
+
+/** The JSON of a response, or the ApiError its envelope describes. */
+async function read<T>(res: Response): Promise<T> {
   const text = await res.text();
   let json: unknown;
   try {
@@ -95,6 +100,22 @@ export async function request<T>(
     );
   }
   return json as T;
+}
+
+/** Uploads one file as a raw body (POST /api/uploads, name in X-Upload-Name). */
+export async function upload<T>(file: File): Promise<T> {
+  let res: Response;
+  try {
+    res = await fetch('/api/uploads', {
+      method: 'POST',
+      credentials: 'same-origin',
+      headers: { accept: 'application/json', 'X-Upload-Name': encodeURIComponent(file.name) },
+      body: file,
+    });
+  } catch {
+    throw new ApiError(0, 'network', 'The API could not be reached. Check the connection and try again.');
+  }
+  return read<T>(res);
 }
 
 export const api = {

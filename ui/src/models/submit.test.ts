@@ -4,19 +4,21 @@ import { buildBody, emptyForm, fieldErrors } from './submit.ts';
 
 describe('submit form', () => {
   it('builds the POST /api/jobs body from the form', () => {
-    const { body, errors } = buildBody({
-      ...emptyForm(),
-      agent: 'developer',
-      model: 'sonnet',
-      prompt: 'Fix the bug',
-      repositoryUrl: ' https://git.example/org/repo.git ',
-      ref: 'main',
-      pullRequest: true,
-      timeoutSeconds: '600',
-      priority: '-5',
-      labels: 'team=core\nticket = 42',
-      attachments: 'a1, a2',
-    });
+    const { body, errors } = buildBody(
+      {
+        ...emptyForm(),
+        agent: 'developer',
+        model: 'sonnet',
+        prompt: 'Fix the bug',
+        repositoryUrl: ' https://git.example/org/repo.git ',
+        ref: 'main',
+        pullRequest: true,
+        timeoutSeconds: '600',
+        priority: '-5',
+        labels: 'team=core\nticket = 42',
+      },
+      ['a1', 'a2'],
+    );
     expect(errors).toEqual({});
     expect(body).toEqual({
       agent: 'developer',

@@ -1,7 +1,8 @@
 // The submit form: pickers filled from the API, the request body built from the form, and the
-// API's validation issues mapped back onto the fields that caused them.
+// API's validation issues mapped back onto the fields that caused them; attached files are
+// uploaded as soon as they are chosen and their upload ids sent as `attachments`.
 import { signal } from '@preact/signals';
-import { type ApiError, api } from '../lib/api.ts';
+import { type ApiError, api, upload } from '../lib/api.ts';
 import { loadable } from '../lib/load.ts';
 import type { AiAgent, AiModel, List } from '../lib/types.ts';
 
@@ -16,7 +17,16 @@ export interface SubmitForm {
   timeoutSeconds: string;
   priority: string;
   labels: string;
-  attachments: string;
+}
+
+/** A file chosen for the request: uploading, uploaded (with its id) or refused. */
+export interface Attachment {
+  key: number;
+  name: string;
+  state: 'uploading' | 'done' | 'error';
+  id?: string;
+  size?: number;
+  error?: string;
 }
 
 export const emptyForm = (): SubmitForm => ({
@@ -30,11 +40,10 @@ export const emptyForm = (): SubmitForm => ({
   timeoutSeconds: '',
   priority: '',
   labels: '',
-  attachments: '',
 });
 
 /** Body path (from the API's details) → the form field that shows it. */
-const FIELD_OF: [RegExp, keyof SubmitForm][] = [
+const FIELD_OF: [RegExp, keyof SubmitForm | 'attachments'][] = [
   [/^agent\b/, 'agent'],
   [/^model\b/, 'model'],
   [/^prompt\b/, 'prompt'],
@@ -48,7 +57,7 @@ const FIELD_OF: [RegExp, keyof SubmitForm][] = [
   [/^attachments\b/, 'attachments'],
 ];
 
-export type FieldErrors = Partial<Record<keyof SubmitForm | 'form', string>>;
+export type FieldErrors = Partial<Record<keyof SubmitForm | 'attachments' | 'form', string>>;
 
 export function fieldErrors(err: ApiError): FieldErrors {
   const out: FieldErrors = {};
@@ -61,7 +70,10 @@ export function fieldErrors(err: ApiError): FieldErrors {
 }
 
 /** Builds the POST /api/jobs body, or the client-side errors that stop it from being sent. */
-export function buildBody(f: SubmitForm): { body?: Record<string, unknown>; errors: FieldErrors } {
+export function buildBody(
+  f: SubmitForm,
+  attachments: readonly string[] = [],
+): { body?: Record<string, unknown>; errors: FieldErrors } {
   const errors: FieldErrors = {};
   const body: Record<string, unknown> = { agent: f.agent, prompt: f.prompt };
   if (!f.agent) errors.agent = 'Choose an agent.';
@@ -97,11 +109,7 @@ export function buildBody(f: SubmitForm): { body?: Record<string, unknown>; erro
     labels[t.slice(0, eq).trim()] = t.slice(eq + 1).trim();
   }
   if (Object.keys(labels).length) body.labels = labels;
-  const attachments = f.attachments
-    .split(/[\s,]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-  if (attachments.length) body.attachments = attachments;
+  if (attachments.length) body.attachments = [...attachments];
   return Object.keys(errors).length ? { errors } : { body, errors };
 }
 
@@ -110,6 +118,11 @@ export function createSubmitModel() {
   const errors = signal<FieldErrors>({});
   const failure = signal<ApiError | undefined>(undefined);
   const submitting = signal(false);
+  const files = signal<Attachment[]>([]);
+  let keys = 0;
+  const update = (key: number, a: Partial<Attachment>) => {
+    files.value = files.value.map((f) => (f.key === key ? { ...f, ...a } : f));
+  };
   const agents = loadable((s) => api.get<List<AiAgent>>('/api/resources/agents', s));
   const models = loadable((s) => api.get<List<AiModel>>('/api/resources/models', s));
   return {
@@ -119,16 +132,35 @@ export function createSubmitModel() {
     submitting,
     agents,
     models,
+    files,
+    /** Uploads each file; its id is attached once the upload is done. */
+    attach(list: Iterable<File>) {
+      for (const file of list) {
+        const key = ++keys;
+        files.value = [...files.value, { key, name: file.name, state: 'uploading' }];
+        upload<{ id: string; size: number }>(file).then(
+          (r) => update(key, { state: 'done', id: r.id, size: r.size }),
+          (err: ApiError) => update(key, { state: 'error', error: err.message }),
+        );
+      }
+      if (errors.value.attachments) errors.value = { ...errors.value, attachments: undefined };
+    },
+    detach(key: number) {
+      files.value = files.value.filter((f) => f.key !== key);
+    },
     set<K extends keyof SubmitForm>(k: K, v: SubmitForm[K]) {
       form.value = { ...form.value, [k]: v };
       if (errors.value[k]) errors.value = { ...errors.value, [k]: undefined };
     },
     /** Resolves to the new request's id, or undefined with `errors` / `failure` set. */
     async submit(): Promise<string | undefined> {
-      const { body, errors: local } = buildBody(form.value);
+      const ids = files.value.flatMap((f) => (f.id ? [f.id] : []));
+      const { body, errors: local } = buildBody(form.value, ids);
+      if (files.value.some((f) => f.state === 'uploading'))
+        local.attachments = 'Wait for the uploads to finish.';
       errors.value = local;
       failure.value = undefined;
-      if (!body) return undefined;
+      if (!body || local.attachments) return undefined;
       submitting.value = true;
       try {
         return (await api.post<{ id: string }>('/api/jobs', body)).id;

@@ -110,6 +110,104 @@ describe('Submit page', () => {
     expect(calls.some((c) => c.method === 'POST')).toBe(false);
   });
 
+  /** Chooses files in the labelled file input, as a browser does. */
+  const choose = (...files: File[]) => {
+    const input = screen.getByLabelText('Attach files') as HTMLInputElement;
+    Object.defineProperty(input, 'files', { value: files, configurable: true });
+    fireEvent.change(input);
+  };
+
+  it('uploads chosen files and submits their ids as attachments; a removed file is not sent', async () => {
+    signIn('operator');
+    let n = 0;
+    const { calls, fetch } = fakeApi({
+      'GET /api/resources/agents': agents,
+      'GET /api/resources/models': models,
+      'POST /api/uploads': () => {
+        n++;
+        return { id: `upl-${n}`, size: n === 1 ? 2048 : 5, kind: 'text', name: `f${n}` };
+      },
+      'POST /api/jobs': envelope(400, 'invalid_body', 'request body is invalid', [
+        { path: 'attachments.0', message: 'not your upload' },
+      ]),
+    });
+    render(<App />);
+    await screen.findByRole('option', { name: 'developer (developer)' });
+    fill('Agent', 'developer');
+    fill('Prompt', 'Summarise the report');
+    const report = new File(['%PDF-1.7 …'], 'Q3 report.pdf', { type: 'application/pdf' });
+    choose(report, new File(['hello'], 'notes.txt', { type: 'text/plain' }));
+    screen.getAllByText('uploading…');
+    await screen.findByText('2.0 KB');
+    await screen.findByText('5 B');
+    const uploads = fetch.mock.calls.filter(([path]) => path === '/api/uploads');
+    expect(uploads).toHaveLength(2);
+    expect(uploads[0]![1]).toMatchObject({
+      method: 'POST',
+      body: report,
+      headers: { 'X-Upload-Name': 'Q3%20report.pdf' },
+    });
+    const remove = screen.getByRole('button', { name: 'Remove notes.txt' });
+    fireEvent.click(remove);
+    expect(screen.queryByText('notes.txt', { exact: false })).toBeNull();
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByText('not your upload');
+    expect(calls.find((c) => c.path === '/api/jobs')!.body).toEqual({
+      agent: 'developer',
+      prompt: 'Summarise the report',
+      attachments: ['upl-1'],
+    });
+    expect(screen.getByLabelText('Attach files').getAttribute('aria-invalid')).toBe('true');
+  });
+
+  it("shows the API's message for a refused file and attaches nothing", async () => {
+    signIn('operator');
+    const { calls } = fakeApi({
+      'GET /api/resources/agents': agents,
+      'GET /api/resources/models': models,
+      'POST /api/uploads': envelope(415, 'unsupported_media_type', 'type not allowed'),
+      'POST /api/jobs': { id: 'req-9' },
+      'GET /api/jobs/req-9': {
+        id: 'req-9',
+        metadata: { name: 'req-9' },
+        spec: { agent: 'developer', prompt: 'x' },
+      },
+      'GET /api/jobs/req-9/prompt': { text: '', hash: 'h', parts: [] },
+    });
+    render(<App />);
+    await screen.findByRole('option', { name: 'developer (developer)' });
+    fill('Agent', 'developer');
+    fill('Prompt', 'x');
+    choose(new File([new Uint8Array([0x7f, 0x45, 0x4c, 0x46])], 'tool.bin'));
+    const alert = await screen.findByText('type not allowed');
+    expect(alert.getAttribute('role')).toBe('alert');
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByRole('heading', { name: /req-9/ });
+    expect(calls.find((c) => c.path === '/api/jobs')!.body).toEqual({ agent: 'developer', prompt: 'x' });
+  });
+
+  it('waits for uploads in progress before submitting', async () => {
+    signIn('operator');
+    let finish: (v: unknown) => void = () => {};
+    const { calls } = fakeApi({
+      'GET /api/resources/agents': agents,
+      'GET /api/resources/models': models,
+      'POST /api/uploads': () =>
+        new Promise((r) => {
+          finish = r;
+        }),
+    });
+    render(<App />);
+    await screen.findByRole('option', { name: 'developer (developer)' });
+    fill('Agent', 'developer');
+    fill('Prompt', 'x');
+    choose(new File(['a'], 'a.txt'));
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByText('Wait for the uploads to finish.');
+    expect(calls.some((c) => c.path === '/api/jobs')).toBe(false);
+    finish({ id: 'upl-1', size: 1 });
+  });
+
   it('tells a viewer why the form is disabled and hides the nav link', async () => {
     signIn('viewer');
     fakeApi({ 'GET /api/resources/agents': agents, 'GET /api/resources/models': models });

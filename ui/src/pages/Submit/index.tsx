@@ -5,6 +5,9 @@ import { Problem } from '../../components/State.tsx';
 import { denied } from '../../models/auth.ts';
 import { createSubmitModel, type SubmitForm, type SubmitModel } from '../../models/submit.ts';
 
+const bytes = (n = 0) =>
+  n < 1024 ? `${n} B` : n < 1 << 20 ? `${(n / 1024).toFixed(1)} KB` : `${(n / (1 << 20)).toFixed(1)} MB`;
+
 function Field({
   id,
   label,
@@ -50,7 +53,8 @@ export function Submit({ model: given }: { model?: SubmitModel }) {
   const models = model.models.data.value?.items ?? [];
   const chosen = agents.find((a) => a.metadata.name === f.agent);
 
-  const described = (k: keyof SubmitForm, hint = false) => ({
+  const files = model.files.value;
+  const described = (k: keyof SubmitForm | 'attachments', hint = false) => ({
     id: k,
     name: k,
     'aria-invalid': e[k] ? true : undefined,
@@ -146,12 +150,36 @@ export function Submit({ model: given }: { model?: SubmitModel }) {
           </Field>
           <Field
             id="attachments"
-            label="Attachments"
+            label="Attach files"
             error={e.attachments}
-            hint="upload ids, separated by commas"
+            hint="PDF, text, tar, tar.gz or zip"
           >
-            <input {...text('attachments')} {...described('attachments', true)} />
+            <input
+              type="file"
+              multiple
+              {...described('attachments', true)}
+              onChange={(ev) => {
+                const input = ev.currentTarget;
+                model.attach(Array.from(input.files ?? []));
+                input.value = '';
+              }}
+            />
           </Field>
+          {files.length > 0 && (
+            <ul class="attachments" aria-label="Attached files">
+              {files.map((a) => (
+                <li key={a.key} class={a.state === 'error' ? 'error' : undefined}>
+                  {a.name} —{' '}
+                  <span role={a.state === 'error' ? 'alert' : 'status'}>
+                    {a.state === 'uploading' ? 'uploading…' : a.state === 'done' ? bytes(a.size) : a.error}
+                  </span>{' '}
+                  <button type="button" class="link" onClick={() => model.detach(a.key)}>
+                    Remove {a.name}
+                  </button>
+                </li>
+              ))}
+            </ul>
+          )}
           {e.form && (
             <p class="error" role="alert">
               {e.form}
