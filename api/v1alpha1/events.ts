@@ -1,20 +1,9 @@
 // The one event schema every executor backend emits and ingest accepts.
 import { z } from 'zod';
+import { EVENT_TYPES } from './event-types.ts';
 import { result, usage } from './inferencerequest.ts';
 
-export const EVENT_TYPES = [
-  'started',
-  'message',
-  'tool_call',
-  'tool_result',
-  'usage',
-  'artifact',
-  'log',
-  'error',
-  'heartbeat',
-  'completed',
-] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export { EVENT_TYPES, type EventType } from './event-types.ts';
 
 export const MAX_EVENT_DATA_CHARS = 64 * 1024;
 export const MAX_BATCH_EVENTS = 500;

@@ -21,7 +21,10 @@ export const PHASES = [
   'Cancelled',
   'TimedOut',
 ] as const;
-export const TERMINAL_PHASES = ['Succeeded', 'Failed', 'Cancelled', 'TimedOut'] as const;
+
+import { TERMINAL_PHASES } from './event-types.ts';
+
+export { TERMINAL_PHASES } from './event-types.ts';
 export const phase = z.enum(PHASES);
 export type Phase = z.infer<typeof phase>;
 export type TerminalPhase = (typeof TERMINAL_PHASES)[number];

@@ -1,23 +1,13 @@
 // One request: its detail (polled while it runs), its composed instructions, its live event
 // timeline over Server-Sent Events, and the cancel / retry actions.
 import { signal } from '@preact/signals';
+import { EVENT_TYPES, TERMINAL_PHASES } from '../../../api/v1alpha1/event-types.ts';
 import { type ApiError, api, enc } from '../lib/api.ts';
 import { loadable } from '../lib/load.ts';
 import type { Composed, JobDetail, JobEvent } from '../lib/types.ts';
 
-export const EVENT_TYPES = [
-  'started',
-  'message',
-  'tool_call',
-  'tool_result',
-  'usage',
-  'artifact',
-  'log',
-  'error',
-  'heartbeat',
-  'completed',
-] as const;
-export const TERMINAL = ['Succeeded', 'Failed', 'Cancelled', 'TimedOut'];
+export { EVENT_TYPES };
+export const TERMINAL: readonly string[] = TERMINAL_PHASES;
 /** The timeline keeps at most this many events in memory (the newest). */
 export const MAX_EVENTS = 5000;
 
