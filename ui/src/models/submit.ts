@@ -145,8 +145,11 @@ export function createSubmitModel() {
       }
       if (errors.value.attachments) errors.value = { ...errors.value, attachments: undefined };
     },
+    /** Drops a file from the request; an uploaded one is deleted (cleanup catches any left). */
     detach(key: number) {
+      const id = files.value.find((f) => f.key === key)?.id;
       files.value = files.value.filter((f) => f.key !== key);
+      if (id) api.del(`/api/uploads/${encodeURIComponent(id)}`).catch(() => {});
     },
     set<K extends keyof SubmitForm>(k: K, v: SubmitForm[K]) {
       form.value = { ...form.value, [k]: v };

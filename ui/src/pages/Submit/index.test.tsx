@@ -2,7 +2,7 @@
 import { cleanup, fireEvent, render, screen } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../app.tsx';
-import { envelope, FakeEventSource, fakeApi, signIn } from '../../test/fakes.ts';
+import { envelope, FakeEventSource, fakeApi, Reply, signIn } from '../../test/fakes.ts';
 
 const agents = {
   items: [
@@ -127,6 +127,7 @@ describe('Submit page', () => {
         n++;
         return { id: `upl-${n}`, size: n === 1 ? 2048 : 5, kind: 'text', name: `f${n}` };
       },
+      'DELETE /api/uploads/upl-2': new Reply(204),
       'POST /api/jobs': envelope(400, 'invalid_body', 'request body is invalid', [
         { path: 'attachments.0', message: 'not your upload' },
       ]),
@@ -150,6 +151,7 @@ describe('Submit page', () => {
     const remove = screen.getByRole('button', { name: 'Remove notes.txt' });
     fireEvent.click(remove);
     expect(screen.queryByText('notes.txt', { exact: false })).toBeNull();
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/uploads/upl-2']);
     fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
     await screen.findByText('not your upload');
     expect(calls.find((c) => c.path === '/api/jobs')!.body).toEqual({
