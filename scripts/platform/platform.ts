@@ -217,6 +217,7 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
   const modelsDir = path.join(dataDir, 'models');
   mkdirSync(logsDir, { recursive: true });
   mkdirSync(modelsDir, { recursive: true });
+  mkdirSync(path.join(dataDir, 'uploads'), { recursive: true });
   const namespace = opts.namespace ?? 'ai-agents';
 
   const leftovers = stopLeftovers(dataDir);
@@ -377,6 +378,8 @@ export async function startPlatform(opts: PlatformOptions): Promise<Platform> {
         NAMESPACE: namespace,
         APP_VERSION: 'local',
         WORKSPACE_DIR: path.join(dataDir, 'workspace', 'jobs'),
+        // the process runtime hands the same folder to executors (AI_AGENTS_UPLOADS_DIR)
+        UPLOADS_DIR: path.join(dataDir, 'uploads'),
         SUBMIT_API_KEYS: `local:${state.apiKey}`,
         JWT_SECRET: state.jwtSecret,
         AUTH_ADMIN_GROUPS: LOCAL_ADMIN_GROUP,
