@@ -110,4 +110,30 @@ describe('observeJob', () => {
       ),
     ).toMatchObject({ state: 'failed', reason: 'ExecutorFailed', attempts: 3 });
   });
+
+  it('mounts only the attachments of the request, each read-only at /uploads/<id>', () => {
+    const withUploads = loadConfig({
+      INGEST_TOKEN_SECRET: 'x'.repeat(32),
+      UPLOADS_PVC_NAME: 'workspace',
+      UPLOADS_SUBPATH: 'uploads',
+    });
+    type Pod = { volumes: { name: string }[]; containers: { volumeMounts: { name: string }[] }[] };
+    const podOf = (r: InferenceRequest) =>
+      (buildJob(r, resolution, withUploads) as unknown as { spec: { template: { spec: Pod } } }).spec.template
+        .spec;
+
+    const none = podOf(req);
+    expect(none.volumes.map((v) => v.name)).not.toContain('uploads');
+    expect(none.containers[0]!.volumeMounts.filter((m) => m.name === 'uploads')).toEqual([]);
+
+    const attached = podOf({ ...req, spec: { ...req.spec, attachments: ['upl-a', 'upl-b'] } });
+    expect(attached.volumes).toContainEqual({
+      name: 'uploads',
+      persistentVolumeClaim: { claimName: 'workspace', readOnly: true },
+    });
+    expect(attached.containers[0]!.volumeMounts.filter((m) => m.name === 'uploads')).toEqual([
+      { name: 'uploads', mountPath: '/uploads/upl-a', readOnly: true, subPath: 'uploads/upl-a' },
+      { name: 'uploads', mountPath: '/uploads/upl-b', readOnly: true, subPath: 'uploads/upl-b' },
+    ]);
+  });
 });

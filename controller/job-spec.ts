@@ -231,17 +231,22 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
     { name: 'models', mountPath: MODELS_MOUNT },
     { name: 'tmp', mountPath: '/tmp' },
   ];
-  if (config.UPLOADS_PVC_NAME) {
+  // Only the request's own attachments, each read-only at /uploads/<id>: an executor never sees
+  // other callers' uploads.
+  const attachments = req.spec.attachments ?? [];
+  if (config.UPLOADS_PVC_NAME && attachments.length > 0) {
     volumes.push({
       name: 'uploads',
       persistentVolumeClaim: { claimName: config.UPLOADS_PVC_NAME, readOnly: true },
     });
-    mounts.push({
-      name: 'uploads',
-      mountPath: UPLOADS_MOUNT,
-      readOnly: true,
-      ...(config.UPLOADS_SUBPATH ? { subPath: config.UPLOADS_SUBPATH } : {}),
-    });
+    for (const id of attachments) {
+      mounts.push({
+        name: 'uploads',
+        mountPath: `${UPLOADS_MOUNT}/${id}`,
+        readOnly: true,
+        subPath: config.UPLOADS_SUBPATH ? `${config.UPLOADS_SUBPATH}/${id}` : id,
+      });
+    }
   }
   const credentials = r.model.spec.executor === 'claude' ? r.model.spec.credentialsRef : undefined;
   if (credentials) {

@@ -82,6 +82,7 @@ describe('request → Job', () => {
   it('creates a hardened Job, its ConfigMap and ingest Secret, then reports Succeeded', async () => {
     const req = await createRequest(client, ns.name, 'ok-1', {
       labels: { team: 'blue', ...KWOK.runFor('1s') },
+      attachments: ['upl-spec'],
       maxRetries: 2,
       timeoutSeconds: 120,
     });
@@ -131,7 +132,13 @@ describe('request → Job', () => {
     });
     expect(c.volumeMounts).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ name: 'uploads', mountPath: '/uploads', readOnly: true }),
+        // only its own attachment, read-only
+        expect.objectContaining({
+          name: 'uploads',
+          mountPath: '/uploads/upl-spec',
+          subPath: 'upl-spec',
+          readOnly: true,
+        }),
         expect.objectContaining({ name: 'workspace', mountPath: '/workspace', subPath: 'jobs/ok-1' }),
         expect.objectContaining({ name: 'config', mountPath: '/etc/ai-agents' }),
         expect.objectContaining({ name: 'models', mountPath: '/models' }),
@@ -238,14 +245,19 @@ describe('request → Job', () => {
       [RESOURCES.configmaps, names.configMap],
       [RESOURCES.secrets, names.secret],
     ] as const) {
-      await eventually(`${n} garbage-collected`, async () => {
-        try {
-          await client.get(r, ns.name, n);
-          return undefined;
-        } catch (e) {
-          return isNotFound(e) ? true : undefined;
-        }
-      });
+      await eventually(
+        `${n} garbage-collected`,
+        async () => {
+          try {
+            await client.get(r, ns.name, n);
+            return undefined;
+          } catch (e) {
+            return isNotFound(e) ? true : undefined;
+          }
+          // kube-controller-manager's garbage collector is slow on a loaded machine
+        },
+        { timeoutMs: 90_000 },
+      );
     }
   });
 });

@@ -135,7 +135,7 @@ it('uploads a PDF and a tar.gz, submits a request with them, mounts them read-on
   expect(stored.spec.attachments).toEqual([pdf.id, tgz.id]);
   expect(stored.spec.caller).toBe('ci');
 
-  // the controller's Job: uploads volume read-only at /uploads, the ids in request.json
+  // the controller's Job: each attachment (and nothing else) read-only at /uploads/<id>; the ids in request.json
   const names = childNames(name);
   const job = await eventually('the executor Job', async () =>
     ns.batch.readNamespacedJob({ name: names.job, namespace: ns.name }).catch(() => undefined),
@@ -143,8 +143,21 @@ it('uploads a PDF and a tar.gz, submits a request with them, mounts them read-on
   const pod = job.spec!.template.spec!;
   const volume = pod.volumes!.find((v) => v.name === 'uploads')!;
   expect(volume.persistentVolumeClaim).toEqual({ claimName: 'workspace', readOnly: true });
-  const mount = pod.containers[0]!.volumeMounts!.find((m) => m.name === 'uploads')!;
-  expect(mount).toMatchObject({ mountPath: UPLOADS_MOUNT, readOnly: true, subPath: 'uploads' });
+  const mounts = pod.containers[0]!.volumeMounts!.filter((m) => m.name === 'uploads');
+  expect(mounts).toEqual([
+    {
+      name: 'uploads',
+      mountPath: `${UPLOADS_MOUNT}/${pdf.id}`,
+      readOnly: true,
+      subPath: `uploads/${pdf.id}`,
+    },
+    {
+      name: 'uploads',
+      mountPath: `${UPLOADS_MOUNT}/${tgz.id}`,
+      readOnly: true,
+      subPath: `uploads/${tgz.id}`,
+    },
+  ]);
   const cm = await ns.core.readNamespacedConfigMap({ name: names.configMap, namespace: ns.name });
   expect(JSON.parse(cm.data![REQUEST_FILE]!).attachments).toEqual([pdf.id, tgz.id]);
 
