@@ -3,35 +3,9 @@
 // fields survive), the same shape its watches deliver.
 import { type HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
 import { fetch } from 'undici';
+import type { KubeObject, OwnerReference } from '../api/v1alpha1/kube-object.ts';
 
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    creationTimestamp?: string;
-    deletionTimestamp?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    ownerReferences?: OwnerReference[];
-    managedFields?: unknown;
-    [k: string]: unknown;
-  };
-  [k: string]: unknown;
-}
-
-export interface OwnerReference {
-  apiVersion: string;
-  kind: string;
-  name: string;
-  uid: string;
-  controller?: boolean;
-  blockOwnerDeletion?: boolean;
-}
+export type { KubeObject, OwnerReference };
 
 export interface ObjectList<T> {
   items: T[];

@@ -86,9 +86,10 @@ export function changeFromRun(run: RunObservation, req: InferenceRequest): Chang
   const fields: Partial<InferenceRequestStatus> = { jobName: run.name, attempts: run.attempts };
   const startedAt = req.status?.startedAt ?? (run.state !== 'pending' ? run.startedAt : undefined);
   if (startedAt) fields.startedAt = startedAt;
-  if (run.state === 'pending') {
+  if (run.state === 'pending' || run.state === 'running') {
+    const running = run.state === 'running';
     return {
-      phase: 'Queued',
+      phase: running ? 'Running' : 'Queued',
       conditions: [
         {
           type: COND.admitted,
@@ -96,23 +97,9 @@ export function changeFromRun(run: RunObservation, req: InferenceRequest): Chang
           reason: 'RunCreated',
           message: `executor Job ${run.name} created`,
         },
-        { type: COND.running, status: 'False', reason: 'Starting' },
-      ],
-      fields,
-      drop: ['queuePosition'],
-    };
-  }
-  if (run.state === 'running') {
-    return {
-      phase: 'Running',
-      conditions: [
-        {
-          type: COND.admitted,
-          status: 'True',
-          reason: 'RunCreated',
-          message: `executor Job ${run.name} created`,
-        },
-        { type: COND.running, status: 'True', reason: 'ExecutorRunning' },
+        running
+          ? { type: COND.running, status: 'True', reason: 'ExecutorRunning' }
+          : { type: COND.running, status: 'False', reason: 'Starting' },
       ],
       fields,
       drop: ['queuePosition'],

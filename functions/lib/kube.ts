@@ -2,26 +2,9 @@
 // namespace, plus the API-key Secrets. The real implementation (kube-client.ts) uses
 // @kubernetes/client-node with the functions' ServiceAccount; unit tests use memory-kube.ts.
 import type { Kind } from '../../api/v1alpha1/index.ts';
+import type { KubeObject } from '../../api/v1alpha1/kube-object.ts';
 
-export interface KubeObject {
-  apiVersion?: string;
-  kind?: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    uid?: string;
-    resourceVersion?: string;
-    generation?: number;
-    creationTimestamp?: string;
-    generateName?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-    [k: string]: unknown;
-  };
-  spec?: Record<string, unknown>;
-  status?: Record<string, unknown>;
-  [k: string]: unknown;
-}
+export type { KubeObject };
 
 export interface ListOptions {
   labelSelector?: string;
