@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EXECUTOR_ENV } from '../../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../../api/v1alpha1/index.ts';
@@ -16,11 +16,11 @@ import { childNames, EXECUTOR_CONTAINER, TOKEN_KEY } from '../../controller/job-
 import { RESOURCES } from '../../controller/kube.ts';
 import { adminClient, createFixtures, getRequest, KWOK } from '../../controller/testing.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../../test/kube.ts';
+import { CHROMIUM, launchChromium } from './browser.ts';
 import { NGINX, type Stack, SUBMIT_CALLER, SUBMIT_KEY, startStack } from './stack.ts';
 
 const ROOT = resolve(import.meta.dirname, '../..');
 const SHOTS = join(ROOT, 'test-results', 'screenshots');
-const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 const HOLD = 'kwok.labrats.work/outcome';
 
 let ns: TestNamespace;
@@ -119,19 +119,7 @@ beforeAll(async () => {
   ns = await createTestNamespace('ui-e2e');
   await createFixtures(client(), ns.name);
   stack = await startStack({ namespace: ns.name, kubeconfig: inject('kubeconfig') });
-  browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-quic',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-    ],
-  });
+  browser = await launchChromium();
 }, 240_000);
 
 afterAll(async () => {
