@@ -47,7 +47,7 @@ staging="0.${minor}.$(echo "$K8S_VERSION" | cut -d. -f3)"
 
 build_kubernetes() {
   [ -x "$BIN/kube-apiserver" ] && [ -x "$BIN/kube-controller-manager" ] && [ -x "$BIN/kube-scheduler" ] && [ -x "$BIN/kubectl" ] && return 0
-  log "building Kubernetes v$K8S_VERSION (cold: 15-30 min on two cores)"
+  log "building Kubernetes v$K8S_VERSION (cold: about 10 min on two cores)"
   local w="$WORK/k8s"
   rm -rf "$w" && mkdir -p "$w" && cd "$w"
   go mod init local/k8sbin >/dev/null 2>&1

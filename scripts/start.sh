@@ -6,6 +6,5 @@
 # options.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-source scripts/setup.sh
-bash executor/setup.sh
+source scripts/setup.sh # also installs the executor's npm project
 exec node scripts/platform/main.ts "$@"
