@@ -10,9 +10,10 @@ import { silentLogger } from '../controller/log.ts';
 import type { Running } from '../controller/main.ts';
 import { createFixtures, runInProcess, spawnController, testEnv } from '../controller/testing.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
+import { BASELINE_JOB, rawJob } from './apiserver.bench.ts';
 import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+import { rawClient } from './raw-client.ts';
 
-const BASELINE_JOB = 'raw Job create/s';
 const LATENCY_RATE = 100; // requests per second
 const LATENCY_SECONDS = 5;
 const BURST = 2000;
@@ -54,18 +55,12 @@ async function until(check: () => boolean, timeoutMs: number, what: string) {
   }
 }
 
-async function rawJobRate(client: KubeClient, ns: string): Promise<number> {
-  const r = await rate(600, 16, (i) =>
-    client.create(RESOURCES.jobs, ns, {
-      apiVersion: 'batch/v1',
-      kind: 'Job',
-      metadata: { name: `raw-${i}` },
-      spec: {
-        backoffLimit: 0,
-        template: { spec: { restartPolicy: 'Never', containers: [{ name: 'main', image: 'busybox' }] } },
-      },
-    }),
-  );
+async function rawJobRate(kc: KubeConfig, ns: string): Promise<number> {
+  const raw = await rawClient(kc);
+  const path = `/apis/batch/v1/namespaces/${ns}/jobs`;
+  for (let i = 0; i < 50; i++) await raw.create(path, rawJob(`warm-${i}`));
+  const r = await rate(1000, 16, (i) => raw.create(path, rawJob(`raw-${i}`)));
+  await raw.close();
   return r.perSecond;
 }
 
@@ -87,7 +82,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   if (!jobBaseline) {
     const ns = `bench-ctrl-raw-${stamp}`;
     await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
-    jobBaseline = await rawJobRate(client, ns);
+    jobBaseline = await rawJobRate(kc, ns);
     ctx.baselines.set(BASELINE_JOB, jobBaseline);
     await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
   }

@@ -23,6 +23,7 @@ import { silentLogger } from '../functions/lib/log.ts';
 import { testRequireRole } from '../functions/testing/auth.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
 import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+import { rawClient } from './raw-client.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const KEY = 'bench-key-0123456789abcdef';
@@ -213,16 +214,13 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     });
     const headers = { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' };
     for (let i = 0; i < 20; i++) await httpCall(api.port, 'POST', '/api/jobs/submit', body, headers); // warm-up
+    const pooled = await rawClient(kc);
+    const irPath = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/inferencerequests`;
     const raw = (i: number) =>
-      custom.createNamespacedCustomObject({
-        group: GROUP,
-        version: VERSION,
-        namespace,
-        plural: 'inferencerequests',
-        body: { ...exampleInferenceRequest(`raw-${i}`), metadata: { name: `raw-${i}` } },
-      });
+      pooled.create(irPath, { ...exampleInferenceRequest(`raw-${i}`), metadata: { name: `raw-${i}` } });
     for (let i = 0; i < 20; i++) await raw(100_000 + i);
     const rawRate = await rate(SUBMITS, CONCURRENCY, raw);
+    await pooled.close();
     let failures = 0;
     const submitRate = await rate(SUBMITS, CONCURRENCY, async () => {
       const res = await httpCall(api.port, 'POST', '/api/jobs/submit', body, headers);
