@@ -8,7 +8,7 @@ import { EXECUTOR_SELECTOR } from '../controller/job-spec.ts';
 import { createKubeClient, type KubeClient, type KubeObject, RESOURCES } from '../controller/kube.ts';
 import { silentLogger } from '../controller/log.ts';
 import type { Running } from '../controller/main.ts';
-import { createFixtures, runInProcess, spawnController, testEnv } from '../controller/testing.ts';
+import { createFixtures, kubeAccess, runInProcess, spawnController, testEnv } from '../controller/testing.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
 import { BASELINE_JOB, rawJob } from './apiserver.bench.ts';
 import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
@@ -73,7 +73,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const cp = await ctx.controlPlane();
   const kc = new KubeConfig();
   kc.loadFromFile(cp.kubeconfigPath);
-  const client = createKubeClient(kc);
+  const client = createKubeClient(kubeAccess(cp.kubeconfigPath));
   const stamp = Date.now().toString(36);
   const rows: BenchRow[] = [];
 

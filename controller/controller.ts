@@ -1,6 +1,5 @@
 // Wires informers, the work queue, admission, the runtime and the reconciler together. Informers
 // start at once (a standby replica keeps warm caches); workers start when leadership is won.
-import type { KubeConfig } from '@kubernetes/client-node';
 import type { AiAgent, AiConfig, AiInstruction, AiModel, InferenceRequest } from '../api/v1alpha1/index.ts';
 import { isTerminal } from '../api/v1alpha1/index.ts';
 import { createAdmission } from './admission.ts';
@@ -8,7 +7,7 @@ import { createCallbackDispatcher } from './callback.ts';
 import type { Config } from './config.ts';
 import { createInformer, type Informer, kubeSource, stripObject } from './informer.ts';
 import { createJobRuntime } from './job-runtime.ts';
-import { createKubeClient, type KubeClient, type KubeObject, keyOf, RESOURCES } from './kube.ts';
+import { type KubeClient, type KubeObject, keyOf, RESOURCES } from './kube.ts';
 import type { Logger } from './log.ts';
 import { type ControllerMetrics, createMetrics } from './metrics.ts';
 import { createWorkQueue, type WorkQueue } from './queue.ts';
@@ -34,7 +33,7 @@ export interface Controller {
 }
 
 export interface ControllerOptions {
-  kc: KubeConfig;
+  client: KubeClient;
   config: Config;
   log: Logger;
   now?: () => Date;
@@ -52,7 +51,7 @@ function slimRequest(o: KubeObject): InferenceRequest & KubeObject {
 export function createController(opts: ControllerOptions): Controller {
   const { config, log } = opts;
   const now = opts.now ?? (() => new Date());
-  const client = createKubeClient(opts.kc);
+  const { client } = opts;
   const ns = config.NAMESPACE;
   const resyncMs = config.RESYNC_SECONDS * 1000;
 

@@ -3,7 +3,6 @@
 // any error (with exponential back-off), relists on 410 Gone (diffing the cache so handlers see
 // the adds, updates and deletes they missed), restarts watches that go quiet, and re-delivers
 // the whole cache periodically as a safety net.
-import { Watch } from '@kubernetes/client-node';
 import {
   collectionPath,
   isGone,
@@ -37,30 +36,9 @@ export function kubeSource(client: KubeClient, resource: ResourcePath, namespace
   return {
     list: (query) => client.request<ObjectList<KubeObject>>('GET', path, { query }),
     watch(query, onEvent, signal) {
-      const w = new Watch(client.kc);
       // an inactivity timeout: bookmarks arrive about once a minute, the server closes at timeoutSeconds
-      (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs =
-        (Number(query.timeoutSeconds ?? 300) + 90) * 1000;
-      return new Promise<void>((resolve, reject) => {
-        let controller: AbortController | undefined;
-        const onAbort = () => controller?.abort();
-        signal.addEventListener('abort', onAbort, { once: true });
-        w.watch(
-          path,
-          query,
-          (type, object) => onEvent({ type, object }),
-          (err: unknown) => {
-            signal.removeEventListener('abort', onAbort);
-            if (err && !signal.aborted) {
-              const code = (err as { statusCode?: number }).statusCode;
-              reject(code ? new KubeError(code, String((err as Error).message)) : err);
-            } else resolve();
-          },
-        ).then((c) => {
-          controller = c;
-          if (signal.aborted) c.abort();
-        }, reject);
-      });
+      const idleMs = (Number(query.timeoutSeconds ?? 300) + 90) * 1000;
+      return client.watch(path, query, onEvent, signal, idleMs);
     },
   };
 }

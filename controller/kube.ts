@@ -1,11 +1,12 @@
-// A small JSON client for the Kubernetes API on top of client-node's authentication. The
-// controller keeps plain JSON objects (no ObjectSerializer: timestamps stay strings, unknown
-// fields survive), the same shape its watches deliver.
-import { type HttpMethod, type KubeConfig, RequestContext } from '@kubernetes/client-node';
-import { fetch } from 'undici';
+// A small JSON client for the Kubernetes API over one pool of kept-alive connections (see
+// kube-access.ts). The controller keeps plain JSON objects (no ObjectSerializer: timestamps stay
+// strings, unknown fields survive), the same shape its watches deliver.
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import type { KubeObject, OwnerReference } from '../api/v1alpha1/kube-object.ts';
+import type { KubeAccess } from './kube-access.ts';
 
-export type { KubeObject, OwnerReference };
+export type { KubeAccess, KubeObject, OwnerReference };
 
 export interface ObjectList<T> {
   items: T[];
@@ -88,52 +89,144 @@ export interface KubeClient {
     name: string,
     propagationPolicy?: 'Background' | 'Foreground',
   ): Promise<void>;
-  /** The KubeConfig, for watches. */
-  readonly kc: KubeConfig;
+  /**
+   * Streams a watch: one callback per event until the server ends it (resolves), an error or
+   * `idleMs` without a byte (rejects), or the signal (resolves).
+   */
+  watch(
+    path: string,
+    query: Query,
+    onEvent: (e: { type: string; object: unknown }) => void,
+    signal: AbortSignal,
+    idleMs: number,
+  ): Promise<void>;
+  readonly access: KubeAccess;
 }
 
-export function createKubeClient(kc: KubeConfig, { timeoutMs = 30_000 } = {}): KubeClient {
-  const server = kc.getCurrentCluster()?.server;
-  if (!server) throw new Error('kubeconfig has no current cluster');
+function kubeError(method: string, path: string, status: number, text: string): KubeError {
+  let message = text.slice(0, 500);
+  let reason: string | undefined;
+  try {
+    const st = JSON.parse(text) as { message?: string; reason?: string };
+    message = st.message ?? message;
+    reason = st.reason;
+  } catch {
+    // not a Status object
+  }
+  return new KubeError(status, `${method} ${path}: ${status} ${message}`, reason);
+}
+
+function readBody(res: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    res.on('data', (c: Buffer) => chunks.push(c));
+    res.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    res.on('error', reject);
+  });
+}
+
+export function createKubeClient(access: KubeAccess, { timeoutMs = 30_000 } = {}): KubeClient {
+  const send = access.server.startsWith('https:') ? httpsRequest : httpRequest;
+
+  function url(path: string, query?: Query): URL {
+    const u = new URL(access.server + path);
+    for (const [k, v] of Object.entries(query ?? {})) if (v !== undefined) u.searchParams.set(k, String(v));
+    return u;
+  }
 
   async function request<T>(
     method: string,
     path: string,
     opts: { query?: Query; body?: unknown; contentType?: string } = {},
   ): Promise<T> {
-    const url = new URL(server + path);
-    for (const [k, v] of Object.entries(opts.query ?? {}))
-      if (v !== undefined) url.searchParams.set(k, String(v));
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await kc.applySecurityAuthentication(ctx);
-    const headers: Record<string, string> = { ...ctx.getHeaders(), accept: 'application/json' };
-    if (opts.body !== undefined) headers['content-type'] = opts.contentType ?? 'application/json';
-    const res = await fetch(url, {
-      method,
-      headers,
-      dispatcher: ctx.getDispatcher(),
-      body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
-    const text = await res.text();
-    if (res.status >= 400) {
-      let message = text.slice(0, 500);
-      let reason: string | undefined;
-      try {
-        const status = JSON.parse(text) as { message?: string; reason?: string };
-        message = status.message ?? message;
-        reason = status.reason;
-      } catch {
-        // not a Status object
-      }
-      throw new KubeError(res.status, `${method} ${path}: ${res.status} ${message}`, reason);
+    const headers: Record<string, string> = { ...(await access.headers()), accept: 'application/json' };
+    const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
+    if (payload !== undefined) {
+      headers['content-type'] = opts.contentType ?? 'application/json';
+      headers['content-length'] = String(Buffer.byteLength(payload));
     }
+    const { status, text } = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+      const req = send(url(path, opts.query), { method, headers, agent: access.agent }, (res) => {
+        readBody(res).then((text) => resolve({ status: res.statusCode ?? 0, text }), reject);
+      });
+      req.setTimeout(timeoutMs, () =>
+        req.destroy(new Error(`${method} ${path}: no answer in ${timeoutMs} ms`)),
+      );
+      req.on('error', reject);
+      req.end(payload);
+    });
+    if (status >= 400) throw kubeError(method, path, status, text);
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
+  async function watch(
+    path: string,
+    query: Query,
+    onEvent: (e: { type: string; object: unknown }) => void,
+    signal: AbortSignal,
+    idleMs: number,
+  ): Promise<void> {
+    const headers = { ...(await access.headers()), accept: 'application/json' };
+    return new Promise<void>((resolve, reject) => {
+      if (signal.aborted) return resolve();
+      let settled = false;
+      const done = (err?: unknown) => {
+        if (settled) return;
+        settled = true;
+        signal.removeEventListener('abort', onAbort);
+        if (err && !signal.aborted) reject(err);
+        else resolve();
+      };
+      const req = send(
+        url(path, { ...query, watch: true }),
+        { method: 'GET', headers, agent: access.agent },
+        (res) => {
+          if (res.statusCode !== 200) {
+            readBody(res).then((text) => done(kubeError('GET', path, res.statusCode ?? 0, text)), done);
+            return;
+          }
+          res.setEncoding('utf8');
+          let buffered = '';
+          res.on('data', (chunk: string) => {
+            buffered += chunk;
+            let nl = buffered.indexOf('\n');
+            while (nl >= 0) {
+              const line = buffered.slice(0, nl).trim();
+              buffered = buffered.slice(nl + 1);
+              if (line) {
+                try {
+                  onEvent(JSON.parse(line) as { type: string; object: unknown });
+                } catch (e) {
+                  // a bad line, or the handler refused the event: end this watch with that error
+                  done(e);
+                  req.destroy();
+                  return;
+                }
+              }
+              nl = buffered.indexOf('\n');
+            }
+          });
+          res.on('end', () => done());
+          res.on('error', done);
+          res.on('close', () =>
+            done(res.complete ? undefined : new Error(`watch ${path}: connection closed`)),
+          );
+        },
+      );
+      const onAbort = () => req.destroy();
+      signal.addEventListener('abort', onAbort, { once: true });
+      req.setTimeout(idleMs, () =>
+        req.destroy(new Error(`watch ${path}: nothing received for ${idleMs} ms`)),
+      );
+      req.on('error', done);
+      req.end();
+    });
+  }
+
   return {
-    kc,
+    access,
     request,
+    watch,
     get: (r, ns, name) => request('GET', objectPath(r, ns, name)),
     list: (r, ns, query) => request('GET', collectionPath(r, ns), { query }),
     create: (r, ns, body) =>

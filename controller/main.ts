@@ -2,10 +2,10 @@
 // (/health, /ready, /metrics) and graceful shutdown.
 import { createServer, type Server } from 'node:http';
 import { hostname } from 'node:os';
-import { KubeConfig } from '@kubernetes/client-node';
 import { type Config, ConfigError, loadConfig } from './config.ts';
 import { type Controller, createController } from './controller.ts';
 import { createKubeClient } from './kube.ts';
+import { type KubeAccess, loadKubeAccess } from './kube-access.ts';
 import { createLeaderElector, type LeaderElector } from './leader.ts';
 import { createLogger, type Logger } from './log.ts';
 import { createProcessRuntime } from './process-runtime.ts';
@@ -18,19 +18,13 @@ export interface Running {
   stop(): Promise<void>;
 }
 
-export function loadKubeConfig(): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromDefault(); // KUBECONFIG, ~/.kube/config, or the in-cluster service account
-  return kc;
-}
-
-export async function startController(config: Config, log: Logger, kc = loadKubeConfig()): Promise<Running> {
+/** Starts the controller; it owns `access` (its connections close on stop). */
+export async function startController(config: Config, log: Logger, access?: KubeAccess): Promise<Running> {
+  const client = createKubeClient(access ?? (await loadKubeAccess()));
   // executor runtime selection: EXECUTOR_RUNTIME=process runs executors as local child processes
   const runtime =
-    config.EXECUTOR_RUNTIME === 'process'
-      ? createProcessRuntime({ config, log, client: createKubeClient(kc) })
-      : undefined;
-  const controller = createController({ kc, config, log, ...(runtime ? { runtime } : {}) });
+    config.EXECUTOR_RUNTIME === 'process' ? createProcessRuntime({ config, log, client }) : undefined;
+  const controller = createController({ client, config, log, ...(runtime ? { runtime } : {}) });
   controller.startInformers();
 
   let leading = !config.LEADER_ELECTION;
@@ -68,7 +62,7 @@ export async function startController(config: Config, log: Logger, kc = loadKube
   if (config.LEADER_ELECTION) {
     const identity = config.POD_NAME ?? `${hostname()}-${process.pid}`;
     elector = createLeaderElector({
-      client: createKubeClient(kc),
+      client,
       namespace: config.LEASE_NAMESPACE ?? config.NAMESPACE ?? config.POD_NAMESPACE ?? 'default',
       name: config.LEASE_NAME,
       identity,
@@ -96,6 +90,7 @@ export async function startController(config: Config, log: Logger, kc = loadKube
       await elector?.stop();
       await controller.stop();
       await new Promise<void>((r) => server.close(() => r()));
+      client.access.agent.destroy();
     },
   };
 }

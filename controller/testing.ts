@@ -4,10 +4,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { InferenceRequest, InferenceRequestSpecInput } from '../api/v1alpha1/index.ts';
 import { loadConfig } from './config.ts';
 import { createKubeClient, type KubeClient, RESOURCES } from './kube.ts';
+import { type KubeAccess, kubeconfigAccess } from './kube-access.ts';
 import { createLogger } from './log.ts';
 import { type Running, startController } from './main.ts';
 
@@ -29,12 +29,14 @@ export function testEnv(namespace: string, extra: Record<string, string> = {}): 
 }
 
 export async function runInProcess(kubeconfig: string, env: Record<string, string>): Promise<Running> {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
   const config = loadConfig(env);
   const file = process.env.AI_AGENTS_TEST_LOG_FILE;
   const write = file ? (l: string) => appendFileSync(file, `${l}\n`) : undefined;
-  return startController(config, createLogger(file ? 'debug' : config.LOG_LEVEL, { test: true }, write), kc);
+  return startController(
+    config,
+    createLogger(file ? 'debug' : config.LOG_LEVEL, { test: true }, write),
+    kubeAccess(kubeconfig),
+  );
 }
 
 export interface ChildController {
@@ -70,10 +72,15 @@ export function spawnController(kubeconfig: string, env: Record<string, string>)
   };
 }
 
+/** Access through a kubeconfig file the tests write (a token: no client-node needed). */
+export function kubeAccess(kubeconfig: string): KubeAccess {
+  const access = kubeconfigAccess(kubeconfig);
+  if (!access) throw new Error(`${kubeconfig}: needs an exec plugin or auth provider`);
+  return access;
+}
+
 export function adminClient(kubeconfig: string): KubeClient {
-  const kc = new KubeConfig();
-  kc.loadFromFile(kubeconfig);
-  return createKubeClient(kc);
+  return createKubeClient(kubeAccess(kubeconfig));
 }
 
 export async function createFixtures(client: KubeClient, namespace: string, opts: { agent?: boolean } = {}) {

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GROUP, VERSION, type WebhookSource } from '../../api/v1alpha1/index.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../../test/kube.ts';
 import { createKubeClient } from '../kube.ts';
+import { accessFromKubeConfig } from '../kube-access.ts';
 import { silentLogger } from '../log.ts';
 import { createWebhookSourceController, type WebhookSourceController } from './index.ts';
 import { SOURCE_HASH_ANNOTATION, webhookChildName } from './resources.ts';
@@ -52,7 +53,7 @@ beforeAll(async () => {
   apps = ns.kc.makeApiClient(AppsV1Api);
   net = ns.kc.makeApiClient(NetworkingV1Api);
   controller = createWebhookSourceController({
-    client: createKubeClient(ns.kc),
+    client: createKubeClient(await accessFromKubeConfig(ns.kc)),
     log: silentLogger,
     namespace: ns.name,
     env: {
