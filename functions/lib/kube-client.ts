@@ -1,28 +1,12 @@
-// The real Kube: @kubernetes/client-node with whatever identity the KubeConfig carries (in the
-// cluster, the functions' ServiceAccount; in integration tests, a TokenRequest token for it).
-import {
-  ApiException,
-  CoreV1Api,
-  CustomObjectsApi,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-} from '@kubernetes/client-node';
+// The real Kube: JSON to the apiserver with whatever identity the KubeConfig carries (in the
+// cluster, the functions' ServiceAccount; in integration tests, a TokenRequest token for it), over
+// the KubeConfig's one pool of kept-alive connections (kube-http.ts).
+import type { KubeConfig } from '@kubernetes/client-node';
 import { customObjectPath, type Kind } from '../../api/v1alpha1/index.ts';
-import { type Kube, type KubeObject, kubeErrorFromStatus, type ListResult, type SecretData } from './kube.ts';
+import type { Kube, KubeObject, ListResult, SecretData } from './kube.ts';
+import { type KubeHttp, kubeHttpFor } from './kube-http.ts';
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function wrap(err: unknown): never {
-  if (err instanceof ApiException) {
-    const e = kubeErrorFromStatus(err.code, err.body);
-    const retryAfter = Number(err.headers?.['retry-after']);
-    throw Number.isFinite(retryAfter) && e.retryAfterSeconds === undefined
-      ? Object.assign(e, { retryAfterSeconds: retryAfter })
-      : e;
-  }
-  throw err;
-}
+const MERGE_PATCH = 'application/merge-patch+json';
 
 function decode(b64: string): string {
   const bin = atob(b64);
@@ -30,88 +14,61 @@ function decode(b64: string): string {
   return new TextDecoder().decode(bytes);
 }
 
-export function createKubeClient(kc: KubeConfig, namespace: string): Kube {
-  const custom = kc.makeApiClient(CustomObjectsApi);
-  const core = kc.makeApiClient(CoreV1Api);
-  const at = (kind: Kind) => ({ ...customObjectPath(kind), namespace });
+/** A Kube over `kc`'s shared connection pool (or over `http`, when given). */
+export function createKubeClient(kc: KubeConfig, namespace: string, http: KubeHttp = kubeHttpFor(kc)): Kube {
+  const ns = encodeURIComponent(namespace);
+  const collections = new Map<Kind, string>();
+  const collection = (kind: Kind) => {
+    let path = collections.get(kind);
+    if (!path) {
+      const { group, version, plural } = customObjectPath(kind);
+      path = `/apis/${group}/${version}/namespaces/${ns}/${plural}`;
+      collections.set(kind, path);
+    }
+    return path;
+  };
+  const object = (kind: Kind, name: string) => `${collection(kind)}/${encodeURIComponent(name)}`;
   return {
     namespace,
     async list<T extends KubeObject>(
       kind: Kind,
       opts: { labelSelector?: string; limit?: number; continue?: string } = {},
     ) {
-      try {
-        const res = (await custom.listNamespacedCustomObject({
-          ...at(kind),
-          ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
-          ...(opts.limit ? { limit: opts.limit } : {}),
-          ...(opts.continue ? { _continue: opts.continue } : {}),
-        })) as { items: T[]; metadata?: { continue?: string } };
-        const out: ListResult<T> = { items: res.items };
-        if (res.metadata?.continue) out.continue = res.metadata.continue;
-        return out;
-      } catch (e) {
-        return wrap(e);
-      }
+      const res = await http.request<{ items: T[]; metadata?: { continue?: string } }>(
+        'GET',
+        collection(kind),
+        {
+          query: {
+            ...(opts.labelSelector ? { labelSelector: opts.labelSelector } : {}),
+            ...(opts.limit ? { limit: opts.limit } : {}),
+            ...(opts.continue ? { continue: opts.continue } : {}),
+          },
+        },
+      );
+      const out: ListResult<T> = { items: res.items };
+      if (res.metadata?.continue) out.continue = res.metadata.continue;
+      return out;
     },
-    async get<T extends KubeObject>(kind: Kind, name: string) {
-      try {
-        return (await custom.getNamespacedCustomObject({ ...at(kind), name })) as T;
-      } catch (e) {
-        return wrap(e);
-      }
-    },
-    async create<T extends KubeObject>(kind: Kind, body: KubeObject) {
-      try {
-        return (await custom.createNamespacedCustomObject({ ...at(kind), body })) as T;
-      } catch (e) {
-        return wrap(e);
-      }
-    },
-    async replace<T extends KubeObject>(kind: Kind, name: string, body: KubeObject) {
-      try {
-        return (await custom.replaceNamespacedCustomObject({ ...at(kind), name, body })) as T;
-      } catch (e) {
-        return wrap(e);
-      }
-    },
-    async patch<T extends KubeObject>(kind: Kind, name: string, patch: unknown) {
-      try {
-        return (await custom.patchNamespacedCustomObject(
-          { ...at(kind), name, body: patch },
-          mergePatch,
-        )) as T;
-      } catch (e) {
-        return wrap(e);
-      }
-    },
-    async patchStatus<T extends KubeObject>(kind: Kind, name: string, patch: unknown) {
-      try {
-        return (await custom.patchNamespacedCustomObjectStatus(
-          { ...at(kind), name, body: patch },
-          mergePatch,
-        )) as T;
-      } catch (e) {
-        return wrap(e);
-      }
-    },
+    get: <T extends KubeObject>(kind: Kind, name: string) => http.request<T>('GET', object(kind, name)),
+    create: <T extends KubeObject>(kind: Kind, body: KubeObject) =>
+      http.request<T>('POST', collection(kind), { body }),
+    replace: <T extends KubeObject>(kind: Kind, name: string, body: KubeObject) =>
+      http.request<T>('PUT', object(kind, name), { body }),
+    patch: <T extends KubeObject>(kind: Kind, name: string, patch: unknown) =>
+      http.request<T>('PATCH', object(kind, name), { body: patch, contentType: MERGE_PATCH }),
+    patchStatus: <T extends KubeObject>(kind: Kind, name: string, patch: unknown) =>
+      http.request<T>('PATCH', `${object(kind, name)}/status`, { body: patch, contentType: MERGE_PATCH }),
     async delete(kind: Kind, name: string) {
-      try {
-        await custom.deleteNamespacedCustomObject({ ...at(kind), name, propagationPolicy: 'Background' });
-      } catch (e) {
-        wrap(e);
-      }
+      await http.request('DELETE', object(kind, name), { query: { propagationPolicy: 'Background' } });
     },
     async listSecrets(labelSelector: string): Promise<SecretData[]> {
-      try {
-        const res = await core.listNamespacedSecret({ namespace, labelSelector });
-        return res.items.map((s) => ({
-          name: s.metadata?.name ?? '',
-          data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, decode(v)])),
-        }));
-      } catch (e) {
-        return wrap(e);
-      }
+      const res = await http.request<{
+        items: { metadata?: { name?: string }; data?: Record<string, string> }[];
+      }>('GET', `/api/v1/namespaces/${ns}/secrets`, { query: { labelSelector } });
+      return res.items.map((s) => ({
+        name: s.metadata?.name ?? '',
+        data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, decode(v)])),
+      }));
     },
   };
 }

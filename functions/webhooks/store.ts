@@ -1,16 +1,10 @@
 // What the webhook receiver needs from Kubernetes beyond the functions' Kube (custom resources):
 // the source's secret value and the delivery ledger's ConfigMap. Small on purpose, so the unified
 // API and the per-source pods can back it with the same client, and unit tests with memory.
-import {
-  ApiException,
-  CoreV1Api,
-  type KubeConfig,
-  PatchStrategy,
-  setHeaderOptions,
-  type V1ConfigMap,
-} from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { WebhookSource } from '../../api/v1alpha1/index.ts';
-import { type Kube, KubeError, kubeErrorFromStatus } from '../lib/kube.ts';
+import { isKubeError, type Kube, KubeError } from '../lib/kube.ts';
+import { type KubeHttp, kubeHttpFor } from '../lib/kube-http.ts';
 
 export interface ConfigMapObject {
   metadata: {
@@ -33,19 +27,12 @@ export interface WebhookCore {
   patchConfigMap(name: string, patch: unknown): Promise<ConfigMapObject>;
 }
 
-const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-
-function wrap(err: unknown): never {
-  if (err instanceof ApiException) throw kubeErrorFromStatus(err.code, err.body);
-  throw err;
-}
-
 function decodeBase64(b64: string): string {
   const bin = atob(b64);
   return new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)));
 }
 
-const toObject = (cm: V1ConfigMap): ConfigMapObject => ({
+const toObject = (cm: ConfigMapObject): ConfigMapObject => ({
   metadata: {
     name: cm.metadata?.name ?? '',
     ...(cm.metadata?.resourceVersion ? { resourceVersion: cm.metadata.resourceVersion } : {}),
@@ -55,41 +42,46 @@ const toObject = (cm: V1ConfigMap): ConfigMapObject => ({
   ...(cm.binaryData ? { binaryData: cm.binaryData } : {}),
 });
 
-/** The real WebhookCore: client-node's CoreV1Api in one namespace. */
-export function createWebhookCore(kc: KubeConfig, namespace: string): WebhookCore {
-  const core = kc.makeApiClient(CoreV1Api);
+/** undefined for a 404, the value otherwise. */
+async function unlessMissing<T>(p: Promise<T>): Promise<T | undefined> {
+  try {
+    return await p;
+  } catch (e) {
+    if (isKubeError(e, 404)) return undefined;
+    throw e;
+  }
+}
+
+/** The real WebhookCore: Secrets and ConfigMaps in one namespace, over `kc`'s shared connection pool. */
+export function createWebhookCore(
+  kc: KubeConfig,
+  namespace: string,
+  http: KubeHttp = kubeHttpFor(kc),
+): WebhookCore {
+  const base = `/api/v1/namespaces/${encodeURIComponent(namespace)}`;
+  const configMap = (name: string) => `${base}/configmaps/${encodeURIComponent(name)}`;
   return {
     async getSecretValue(name, key) {
-      try {
-        const s = await core.readNamespacedSecret({ name, namespace });
-        const v = s.data?.[key];
-        return v === undefined ? undefined : decodeBase64(v);
-      } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        return wrap(e);
-      }
+      const s = await unlessMissing(
+        http.request<{ data?: Record<string, string> }>('GET', `${base}/secrets/${encodeURIComponent(name)}`),
+      );
+      const v = s?.data?.[key];
+      return v === undefined ? undefined : decodeBase64(v);
     },
     async getConfigMap(name) {
-      try {
-        return toObject(await core.readNamespacedConfigMap({ name, namespace }));
-      } catch (e) {
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        return wrap(e);
-      }
+      const cm = await unlessMissing(http.request<ConfigMapObject>('GET', configMap(name)));
+      return cm && toObject(cm);
     },
     async createConfigMap(body) {
-      try {
-        return toObject(await core.createNamespacedConfigMap({ namespace, body: body as V1ConfigMap }));
-      } catch (e) {
-        return wrap(e);
-      }
+      return toObject(await http.request<ConfigMapObject>('POST', `${base}/configmaps`, { body }));
     },
     async patchConfigMap(name, patch) {
-      try {
-        return toObject(await core.patchNamespacedConfigMap({ name, namespace, body: patch }, mergePatch));
-      } catch (e) {
-        return wrap(e);
-      }
+      return toObject(
+        await http.request<ConfigMapObject>('PATCH', configMap(name), {
+          body: patch,
+          contentType: 'application/merge-patch+json',
+        }),
+      );
     },
   };
 }
