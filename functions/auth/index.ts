@@ -11,7 +11,7 @@
 import type { Context, MiddlewareHandler } from 'hono';
 import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
-import * as oidcClient from 'openid-client';
+import type * as OidcClient from 'openid-client';
 import { ApiError } from '../lib/errors.ts';
 import type { AuthUser, RequireRole, Role } from '../lib/roles.ts';
 import { isTrustedPeer } from './cidr.ts';
@@ -74,6 +74,14 @@ export interface Auth {
 const MAX_COOKIE_GROUPS = 64;
 const MAX_REVOKED = 10_000;
 
+/** The discovered provider, with openid-client itself: it loads with the first login, not at start. */
+interface Provider {
+  oidcClient: typeof OidcClient;
+  cfg: OidcClient.Configuration;
+}
+let oidcClientModule: Promise<typeof OidcClient> | undefined;
+const loadOidcClient = () => (oidcClientModule ??= import('openid-client'));
+
 interface RequestState {
   identity: Promise<Identity | null>;
   refreshHandled: boolean;
@@ -97,27 +105,30 @@ export function createAuth(config: AuthConfig, runtime: AuthRuntime = {}): Auth 
   const revoked = new Map<string, number>();
 
   const oidc = config.oidc;
-  let discovered: Promise<oidcClient.Configuration> | undefined;
-  function provider(): Promise<oidcClient.Configuration> {
+  let discovered: Promise<Provider> | undefined;
+  function provider(): Promise<Provider> {
     if (!oidc) return Promise.reject(new Error('OIDC is not configured'));
     if (!discovered) {
       const insecure =
         oidc.issuer.protocol === 'http:' && (oidc.allowHttp || isLoopbackHost(oidc.issuer.hostname));
-      discovered = oidcClient
-        .discovery(
-          oidc.issuer,
-          oidc.clientId,
-          {
-            client_secret: oidc.clientSecret,
-            redirect_uris: [oidc.redirectUri.href],
-            response_types: ['code'],
-          },
-          oidcClient.ClientSecretBasic(oidc.clientSecret),
-          {
-            timeout: runtime.providerTimeoutSeconds ?? 10,
-            ...(insecure ? { execute: [oidcClient.allowInsecureRequests] } : {}),
-          },
-        )
+      discovered = loadOidcClient()
+        .then(async (oidcClient) => {
+          const cfg = await oidcClient.discovery(
+            oidc.issuer,
+            oidc.clientId,
+            {
+              client_secret: oidc.clientSecret,
+              redirect_uris: [oidc.redirectUri.href],
+              response_types: ['code'],
+            },
+            oidcClient.ClientSecretBasic(oidc.clientSecret),
+            {
+              timeout: runtime.providerTimeoutSeconds ?? 10,
+              ...(insecure ? { execute: [oidcClient.allowInsecureRequests] } : {}),
+            },
+          );
+          return { oidcClient, cfg };
+        })
         .catch((err: unknown) => {
           discovered = undefined; // try again on the next login
           throw err;
@@ -264,9 +275,10 @@ export function createAuth(config: AuthConfig, runtime: AuthRuntime = {}): Auth 
     if (!oidc) throw new ApiError('not_found', 'OIDC login is not configured');
     const returnTo = safeReturnTo(c.req.query('returnTo') ?? '/');
     if (!returnTo) throw new ApiError('bad_request', 'returnTo must be a path on this site');
-    let cfg: oidcClient.Configuration;
+    let cfg: OidcClient.Configuration;
+    let oidcClient: typeof OidcClient;
     try {
-      cfg = await provider();
+      ({ cfg, oidcClient } = await provider());
     } catch (err) {
       log?.warn('OIDC discovery failed', { issuer: oidc.issuer.href, error: describe(err) });
       throw new ApiError('upstream_unavailable', 'the OpenID provider is unreachable', { cause: err });
@@ -310,9 +322,10 @@ export function createAuth(config: AuthConfig, runtime: AuthRuntime = {}): Auth 
         details: { reason: 'missing or invalid login-flow cookie' },
       });
     }
-    let cfg: oidcClient.Configuration;
+    let cfg: OidcClient.Configuration;
+    let oidcClient: typeof OidcClient;
     try {
-      cfg = await provider();
+      ({ cfg, oidcClient } = await provider());
     } catch (err) {
       throw new ApiError('upstream_unavailable', 'the OpenID provider is unreachable', { cause: err });
     }
@@ -357,7 +370,7 @@ export function createAuth(config: AuthConfig, runtime: AuthRuntime = {}): Auth 
     let redirectTo = '/';
     if (oidc && id?.via === 'session') {
       try {
-        const cfg = await provider();
+        const { cfg, oidcClient } = await provider();
         if (cfg.serverMetadata().end_session_endpoint) {
           redirectTo = oidcClient.buildEndSessionUrl(cfg, {
             client_id: oidc.clientId,

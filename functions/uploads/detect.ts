@@ -3,7 +3,9 @@
 // checksum, a gzip stream that inflates to a tar for tar.gz, the zip local-file header); plain
 // text has no magic, so it is accepted only when every byte of the stream is valid UTF-8 with
 // no NUL or other binary control bytes — checked incrementally while the upload streams.
-import { fileTypeFromBuffer } from 'file-type';
+// file-type (and what it pulls in) loads with the first upload, not at process start.
+let fileType: Promise<typeof import('file-type')> | undefined;
+const loadFileType = () => (fileType ??= import('file-type'));
 
 export const UPLOAD_KINDS = ['pdf', 'text', 'tar', 'tar.gz', 'zip'] as const;
 export type UploadKind = (typeof UPLOAD_KINDS)[number];
@@ -28,6 +30,7 @@ export type Detection = { kind: UploadKind } | { kind: undefined; detected: stri
  */
 export async function detectKind(head: Uint8Array): Promise<Detection> {
   if (head.byteLength === 0) return { kind: undefined, detected: 'empty' };
+  const { fileTypeFromBuffer } = await loadFileType();
   const ft = await fileTypeFromBuffer(head).catch(() => undefined);
   if (ft) {
     switch (ft.ext) {
