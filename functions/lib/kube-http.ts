@@ -7,6 +7,7 @@
 // request, re-read at most once per `credentialsTtlMs` (client-node itself re-reads a token file
 // once a minute), and the pool is replaced when its TLS material changes (a rotated client
 // certificate or CA).
+import { Buffer } from 'node:buffer';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Agent, Dispatcher } from 'undici';
 import { kubeErrorFromStatus } from './kube.ts';

@@ -6,7 +6,13 @@
 //
 // Writes are group-committed: a record joins the batch of its source; one JSON merge patch per
 // batch adds the new keys and deletes the ones past the bounds (merge patches of distinct keys
-// never conflict, so replicas need no locking). record() resolves once its batch is stored.
+// never conflict, so replicas need no locking). record() resolves once its batch is stored. A write
+// follows at most one per `minIntervalMs` (1 s) per source: each patch makes the apiserver rewrite
+// the whole ConfigMap (hundreds of KB), so under load one write carries a second's deliveries, and
+// only the entries and bodies that fit the bounds are built at all.
+import { Buffer } from 'node:buffer';
+import { promisify } from 'node:util';
+import { gunzip as gunzipCallback, gzip as gzipCallback } from 'node:zlib';
 import { API_VERSION, type WebhookSource } from '../../api/v1alpha1/index.ts';
 import { childName } from '../../api/v1alpha1/names.ts';
 import { isKubeError } from '../lib/kube.ts';
@@ -57,7 +63,7 @@ export interface LedgerOptions {
   maxPayloadBytes?: number;
   /** A body larger than this (gzip'd, base64) is not kept. */
   maxEntryPayloadBytes?: number;
-  /** Least time between two writes for one source (group commit window). */
+  /** Least time between two writes for one source (group commit window; default 1 s). */
   minIntervalMs?: number;
 }
 
@@ -78,25 +84,11 @@ const ENTRY = 'e.';
 const PAYLOAD = 'p.';
 const MAX_ENTRY_JSON = 4096;
 
-function toBase64(bytes: Uint8Array): string {
-  let bin = '';
-  for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return btoa(bin);
-}
-function fromBase64(b64: string): Uint8Array {
-  const bin = atob(b64);
-  return Uint8Array.from(bin, (c) => c.charCodeAt(0));
-}
-async function gzip(text: string): Promise<Uint8Array> {
-  const stream = new Blob([text]).stream().pipeThrough(new CompressionStream('gzip'));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
-}
-async function gunzip(bytes: Uint8Array): Promise<string> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>])
-    .stream()
-    .pipeThrough(new DecompressionStream('gzip'));
-  return new Response(stream).text();
-}
+// node:zlib (Node and Deno): native, off the main thread
+const gzipAsync = promisify(gzipCallback);
+const gunzipAsync = promisify(gunzipCallback);
+const gzipBase64 = async (text: string) => (await gzipAsync(text)).toString('base64');
+const gunzipBase64 = async (b64: string) => (await gunzipAsync(Buffer.from(b64, 'base64'))).toString('utf8');
 
 /** Entry JSON bounded: long miss lists and messages are cut. */
 function entryJson(e: LedgerEntry): string {
@@ -134,7 +126,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
   const maxEntries = opts.maxEntries ?? 100;
   const maxPayloadBytes = opts.maxPayloadBytes ?? 400 * 1024;
   const maxEntryPayloadBytes = opts.maxEntryPayloadBytes ?? 100 * 1024;
-  const minIntervalMs = opts.minIntervalMs ?? 100;
+  const minIntervalMs = opts.minIntervalMs ?? 1000;
   const states = new Map<string, SourceState>();
   let counter = 0;
 
@@ -181,12 +173,17 @@ export function createLedger(opts: LedgerOptions): Ledger {
     const name = ledgerName(state.source.metadata.name);
     const data: Record<string, string> = {};
     const binaryData: Record<string, string> = {};
-    for (const p of batch) {
+    // Newest first: only the newest maxEntries of a batch can stay, and only the bodies that fit
+    // the payload budget (the same rule trims() applies), so older ones are not even built.
+    const newest = [...batch].sort((a, b) => (a.entry.key < b.entry.key ? 1 : -1)).slice(0, maxEntries);
+    let payloadBytes = 0;
+    for (const p of newest) {
       data[ENTRY + p.entry.key] = entryJson(p.entry);
-      if (p.body !== undefined) {
-        const b64 = toBase64(await gzip(p.body));
-        if (b64.length <= maxEntryPayloadBytes) binaryData[PAYLOAD + p.entry.key] = b64;
-      }
+      if (p.body === undefined || payloadBytes > maxPayloadBytes) continue;
+      const b64 = await gzipBase64(p.body);
+      if (b64.length > maxEntryPayloadBytes) continue;
+      payloadBytes += b64.length;
+      if (payloadBytes <= maxPayloadBytes) binaryData[PAYLOAD + p.entry.key] = b64;
     }
     const sizes = Object.fromEntries(Object.entries(binaryData).map(([k, v]) => [k, v.length]));
     const t = trims(state.known, { data: Object.keys(data), payloads: sizes });
@@ -305,7 +302,7 @@ export function createLedger(opts: LedgerOptions): Ledger {
       if (!entry) return undefined;
       const b64 = cm.binaryData?.[PAYLOAD + entry.key];
       if (!b64) return undefined;
-      return { entry, body: await gunzip(fromBase64(b64)) };
+      return { entry, body: await gunzipBase64(b64) };
     },
     async flush() {
       while ([...states.values()].some((s) => s.running)) {

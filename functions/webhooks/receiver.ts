@@ -59,7 +59,7 @@ export interface ReceiverDeps {
   sourceCacheMs?: number;
   /**
    * Answer before the delivery's ledger entry is stored (default true): the answer waits only for
-   * the requests. Entries are written within about 100 ms (group commit); when more than
+   * the requests. Entries are written within about a second (group commit); when more than
    * `maxPendingLedger` wait, answers wait for theirs again (back-pressure).
    */
   answerBeforeLedger?: boolean;

@@ -247,6 +247,53 @@ add('happy: generic source with timestamped HMAC', async () => {
 });
 
 // ── errors ────────────────────────────────────────────────────────────────────────────────────
+add('happy: a burst past the ledger bounds keeps the newest entries, bodies within the budget', async () => {
+  const core = createMemoryCore();
+  const patches: Json[] = [];
+  const counted = {
+    ...core,
+    patchConfigMap: (name: string, patch: unknown) => {
+      patches.push(patch as Json);
+      return core.patchConfigMap(name, patch);
+    },
+  };
+  // bodies gzip to ~40 base64 bytes each: a 100-byte budget keeps the newest two
+  const ledger = createLedger({
+    core: counted,
+    log: silentLogger,
+    minIntervalMs: 0,
+    maxEntries: 5,
+    maxPayloadBytes: 100,
+  });
+  const source = githubSource('gh');
+  const record = (i: number) =>
+    ledger.record(
+      source,
+      {
+        id: `d-${i}`,
+        receivedAt: new Date().toISOString(),
+        event: 'push',
+        outcome: 'created',
+        matched: [],
+        requests: [],
+      },
+      `{"n":${i}}`,
+    );
+  await record(0);
+  await Promise.all(Array.from({ length: 12 }, (_, i) => record(i + 1)));
+  await ledger.flush();
+  const entries = await ledger.list('gh');
+  equal(entries.map((e) => e.id).join(','), 'd-12,d-11,d-10,d-9,d-8', 'the newest five, newest first');
+  equal(entries.map((e) => e.replayable).join(','), 'true,true,false,false,false', 'bodies kept');
+  equal((await ledger.payload('gh', 'd-12'))?.body, '{"n":12}', 'a kept body, as received');
+  equal(await ledger.payload('gh', 'd-9'), undefined, 'a body past the budget');
+  // the burst's write adds only what can stay
+  const burst = patches.at(-1)!;
+  const added = (o: Json) => Object.values(o ?? {}).filter((v) => v !== null).length;
+  equal(added(burst.data), 5, 'entries added by the burst write');
+  equal(added(burst.binaryData), 2, 'bodies added by the burst write');
+});
+
 add('errors: unknown source → 404 envelope', async () => {
   const h = await harness();
   const res = await h.post(
