@@ -46,9 +46,14 @@ export interface ChildController {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export function spawnController(kubeconfig: string, env: Record<string, string>): ChildController {
+/** Runs `node <entry>` (default: controller/main.ts; the image runs the bundle, see build.ts). */
+export function spawnController(
+  kubeconfig: string,
+  env: Record<string, string>,
+  entry = join(here, 'main.ts'),
+): ChildController {
   let out = '';
-  const proc = spawn(process.execPath, [join(here, 'main.ts')], {
+  const proc = spawn(process.execPath, [entry], {
     env: { PATH: process.env.PATH ?? '', KUBECONFIG: kubeconfig, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
