@@ -1,12 +1,11 @@
-// The default executor runtime: one Kubernetes Job per request (plus its ConfigMap and
-// ingest-token Secret), observed through label-selected Job and Pod informers.
+// The default executor runtime: one Kubernetes Job per request (plus its Secret with the request
+// files and the ingest token), observed through label-selected Job and Pod informers.
 import { LABELS } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
 import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import type { Config } from './config.ts';
 import { createInformer, type Informer, kubeSource } from './informer.ts';
 import {
-  buildConfigMap,
   buildJob,
   buildSecret,
   childNames,
@@ -149,7 +148,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
     });
   /** job key → pod keys */
   const podsByJob = new Map<string, Set<string>>();
-  /** request uids whose Secret and ConfigMap are known to exist */
+  /** request uids whose Secret is known to exist */
   const childrenReady = new Set<string>();
   const key = ingestKey(config.INGEST_TOKEN_SECRET);
 
@@ -275,9 +274,8 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
             tokenExpiry(opts.now(), resolution.timeoutSeconds),
           )
         : '';
-      const [, , created] = await Promise.all([
+      const [, created] = await Promise.all([
         needSecret ? createOrAdopt(RESOURCES.secrets, buildSecret(req, resolution, token), req) : false,
-        needSecret ? createOrAdopt(RESOURCES.configmaps, buildConfigMap(req, resolution), req) : false,
         cached && controllerOf(cached)?.uid === uid
           ? Promise.resolve(false)
           : createOrAdopt(RESOURCES.jobs, buildJob(req, resolution, config), req),

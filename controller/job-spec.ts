@@ -1,5 +1,5 @@
-// Pure builders for an executor run's children: the request ConfigMap, the ingest-token Secret
-// and the Job. Names are deterministic (≤ 63 characters), every child carries a controller
+// Pure builders for an executor run's children: one Secret (the request files and the ingest
+// token) and the Job. Names are deterministic (≤ 63 characters), every child carries a controller
 // ownerReference to the request and our labels.
 import { createHash } from 'node:crypto';
 import {
@@ -33,14 +33,13 @@ export const EXECUTOR_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.com
 
 export interface ChildNames {
   job: string;
-  configMap: string;
+  /** request.json, instructions.md and the ingest token (a prompt may be as sensitive as a token) */
   secret: string;
 }
 
 export function childNames(requestName: string): ChildNames {
   return {
     job: childName(requestName, 'run'),
-    configMap: childName(requestName, 'request'),
     secret: childName(requestName, 'ingest'),
   };
 }
@@ -166,21 +165,11 @@ export function executorRequest(req: InferenceRequest, r: Resolution): ExecutorR
   };
 }
 
-export function buildConfigMap(req: InferenceRequest, r: Resolution): KubeObject {
-  const names = childNames(req.metadata.name);
+/** The files an executor finds in its config directory (EXECUTOR_CONFIG_DIR). */
+export function requestFiles(req: InferenceRequest, r: Resolution): Record<string, string> {
   return {
-    apiVersion: 'v1',
-    kind: 'ConfigMap',
-    metadata: {
-      name: names.configMap,
-      namespace: req.metadata.namespace,
-      labels: ourLabels(req, r),
-      ownerReferences: [ownerRef(req)],
-    },
-    data: {
-      [REQUEST_FILE]: JSON.stringify(executorRequest(req, r), null, 2),
-      [INSTRUCTIONS_FILE]: r.prompt.text,
-    },
+    [REQUEST_FILE]: JSON.stringify(executorRequest(req, r), null, 2),
+    [INSTRUCTIONS_FILE]: r.prompt.text,
   };
 }
 
@@ -196,7 +185,7 @@ export function buildSecret(req: InferenceRequest, r: Resolution, token: string)
       labels: ourLabels(req, r),
       ownerReferences: [ownerRef(req)],
     },
-    stringData: { [TOKEN_KEY]: token },
+    stringData: { ...requestFiles(req, r), [TOKEN_KEY]: token },
   };
 }
 
@@ -214,7 +203,14 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
     ? { name: 'workspace', persistentVolumeClaim: { claimName: config.WORKSPACE_PVC_NAME } }
     : { name: 'workspace', emptyDir: {} };
   const volumes: unknown[] = [
-    { name: 'config', configMap: { name: names.configMap } },
+    // the request files only: the token reaches the executor as an environment variable
+    {
+      name: 'config',
+      secret: {
+        secretName: names.secret,
+        items: [REQUEST_FILE, INSTRUCTIONS_FILE].map((f) => ({ key: f, path: f })),
+      },
+    },
     workspace,
     config.MODELS_PVC_NAME
       ? { name: 'models', persistentVolumeClaim: { claimName: config.MODELS_PVC_NAME } }

@@ -11,7 +11,7 @@ import { EXECUTOR_ENV, INSTRUCTIONS_FILE, REQUEST_FILE } from '../api/v1alpha1/e
 import type { AiAgent, AiModel, InferenceRequest } from '../api/v1alpha1/index.ts';
 import { ingestKey, verifyIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import { loadConfig } from './config.ts';
-import { buildConfigMap, childNames } from './job-spec.ts';
+import { childNames, requestFiles } from './job-spec.ts';
 import { type KubeClient, KubeError } from './kube.ts';
 import { createLogger } from './log.ts';
 import { createProcessRuntime } from './process-runtime.ts';
@@ -163,7 +163,7 @@ async function allDead(pids: number[]): Promise<boolean> {
 }
 
 describe('process runtime', () => {
-  it('runs the executor with the ConfigMap files, the minted ingest token and the contract env; exit 0 → succeeded', async () => {
+  it('runs the executor with the request files, the minted ingest token and the contract env; exit 0 → succeeded', async () => {
     const { runtime, config, until, dataDir } = setup();
     await runtime.waitForSync();
     const req = request('exit:0');
@@ -181,8 +181,8 @@ describe('process runtime', () => {
     const env = JSON.parse(readFileSync(path.join(workspace(dataDir, req), 'env.json'), 'utf8'));
     const configDir = env[EXECUTOR_ENV.configDir];
     expect(configDir).toBe(path.join(dataDir, 'runs', 'team-a', ensured.name, 'config'));
-    const cm = buildConfigMap(req, r) as unknown as { data: Record<string, string> };
-    expect(readFileSync(path.join(configDir, REQUEST_FILE), 'utf8')).toBe(cm.data[REQUEST_FILE]);
+    const files = requestFiles(req, r);
+    expect(readFileSync(path.join(configDir, REQUEST_FILE), 'utf8')).toBe(files[REQUEST_FILE]);
     expect(readFileSync(path.join(configDir, INSTRUCTIONS_FILE), 'utf8')).toBe('Be brief.');
     expect(env).toMatchObject({
       [EXECUTOR_ENV.ingestUrl]: config.INGEST_URL,

@@ -1,10 +1,10 @@
 // The local executor runtime: the run of a request is a child process on this machine instead of a
-// Kubernetes Job. It builds exactly what the Job runtime builds (job-spec.ts: the ConfigMap's
-// request.json + instructions.md, the Secret's ingest token, the container's env, the model-cache
+// Kubernetes Job. It builds exactly what the Job runtime builds (job-spec.ts: the request
+// files request.json + instructions.md, the Secret's ingest token, the container's env, the model-cache
 // step, activeDeadlineSeconds and backoffLimit) and maps it onto folders under
 // PROCESS_DATA_DIR:
 //
-//   runs/<namespace>/<run>/config/      the ConfigMap's files (AI_AGENTS_CONFIG_DIR)
+//   runs/<namespace>/<run>/config/      the request files (AI_AGENTS_CONFIG_DIR)
 //   runs/<namespace>/<run>/token        the Secret's ingest token (removed by cleanup)
 //   runs/<namespace>/<run>/state.json   the run's state, so a restarted controller still knows it
 //   runs/<namespace>/<run>/*.log        output of the model init step and of the executor
@@ -32,13 +32,13 @@ import type { InferenceRequest } from '../api/v1alpha1/index.ts';
 import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import type { Config } from './config.ts';
 import {
-  buildConfigMap,
   buildJob,
   buildSecret,
   CREDENTIALS_DIR,
   childNames,
   MODEL_INIT_CONTAINER,
   MODEL_LABEL,
+  requestFiles,
   TOKEN_KEY,
   tokenExpiry,
 } from './job-spec.ts';
@@ -564,7 +564,6 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       const job = buildJob(req, resolution, config) as unknown as JobShape & {
         metadata: { labels: Record<string, string> };
       };
-      const configMap = buildConfigMap(req, resolution) as unknown as { data: Record<string, string> };
       const token = await mintIngestToken(
         key,
         { namespace: ns, request: req.metadata.name, uid },
@@ -576,7 +575,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       await rm(dir, { recursive: true, force: true });
       await mkdir(path.join(dir, 'config'), { recursive: true });
       await mkdir(path.join(dir, 'tmp'), { recursive: true });
-      for (const [file, content] of Object.entries(configMap.data)) {
+      for (const [file, content] of Object.entries(requestFiles(req, resolution))) {
         await writeFile(path.join(dir, 'config', file), content);
       }
       await writeFile(path.join(dir, 'token'), secret.stringData[TOKEN_KEY] ?? '', { mode: 0o600 });

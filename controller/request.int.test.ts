@@ -79,7 +79,7 @@ const phaseOf = async (name: string, want: string) => {
 };
 
 describe('request → Job', () => {
-  it('creates a hardened Job, its ConfigMap and ingest Secret, then reports Succeeded', async () => {
+  it('creates a hardened Job and its Secret (request files, ingest token), then reports Succeeded', async () => {
     const req = await createRequest(client, ns.name, 'ok-1', {
       labels: { team: 'blue', ...KWOK.runFor('1s') },
       attachments: ['upl-spec'],
@@ -153,16 +153,24 @@ describe('request → Job', () => {
     const claims = await verifyIngestToken(new TextEncoder().encode(TEST_INGEST_SECRET), token);
     expect(claims).toEqual({ namespace: ns.name, request: 'ok-1', uid: req.metadata.uid });
 
-    // the ConfigMap carries the request and the composed instructions
-    const cm = await client.get<Obj>(RESOURCES.configmaps, ns.name, names.configMap);
-    const request = JSON.parse(cm.data!['request.json']!);
+    // the same Secret carries the request and the composed instructions, mounted without the token
+    const file = (key: string) => Buffer.from(secret.data![key]!, 'base64').toString();
+    const request = JSON.parse(file('request.json'));
     expect(request).toMatchObject({
       name: 'ok-1',
       executor: 'claude',
       prompt: 'do ok-1',
       timeoutSeconds: 120,
     });
-    expect(cm.data!['instructions.md']).toBe('Write clean code.\n\nYou are a developer.');
+    expect(file('instructions.md')).toBe('Write clean code.\n\nYou are a developer.');
+    const configVolume = pod.volumes.find((v: { name: string }) => v.name === 'config');
+    expect(configVolume.secret).toMatchObject({
+      secretName: names.secret,
+      items: [
+        { key: 'request.json', path: 'request.json' },
+        { key: 'instructions.md', path: 'instructions.md' },
+      ],
+    });
 
     const done = await eventually('Succeeded', () => phaseOf('ok-1', 'Succeeded'), { timeoutMs: 60_000 });
     expect(done.status).toMatchObject({
@@ -242,7 +250,6 @@ describe('request → Job', () => {
     const names = childNames('gone-1');
     for (const [r, n] of [
       [RESOURCES.jobs, names.job],
-      [RESOURCES.configmaps, names.configMap],
       [RESOURCES.secrets, names.secret],
     ] as const) {
       await eventually(

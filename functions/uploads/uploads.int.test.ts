@@ -158,8 +158,9 @@ it('uploads a PDF and a tar.gz, submits a request with them, mounts them read-on
       subPath: `uploads/${tgz.id}`,
     },
   ]);
-  const cm = await ns.core.readNamespacedConfigMap({ name: names.configMap, namespace: ns.name });
-  expect(JSON.parse(cm.data![REQUEST_FILE]!).attachments).toEqual([pdf.id, tgz.id]);
+  const secret = await ns.core.readNamespacedSecret({ name: names.secret, namespace: ns.name });
+  const requestFile = Buffer.from(secret.data![REQUEST_FILE]!, 'base64').toString();
+  expect(JSON.parse(requestFile).attachments).toEqual([pdf.id, tgz.id]);
 
   // the executor side: the same volume (here: the uploads dir) → archives unpacked into the workspace
   const target = join(workspace, 'run');
