@@ -267,20 +267,13 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
         : Date.now();
       deps.onJobCreated?.(req, Math.max(0, (deps.now().getTime() - createdAt) / 1000));
     }
+    // exactly what the Job's first sighting will report (changeFromRun of a pending run), so that
+    // event finds nothing to write: one status write per admission
+    const pending = changeFromRun({ name, state: 'pending', active: true, attempts: 1 }, req);
     await write(req, {
-      phase: 'Queued',
-      reason: 'Admitted',
-      conditions: [
-        resolvedCondition,
-        {
-          type: COND.admitted,
-          status: 'True',
-          reason: 'RunCreated',
-          message: `executor Job ${name} created`,
-        },
-      ],
-      fields: { ...resolvedFields, jobName: name, attempts: req.status?.attempts ?? 0 },
-      drop: ['queuePosition'],
+      ...pending,
+      conditions: [resolvedCondition, ...pending.conditions],
+      fields: { ...resolvedFields, ...pending.fields },
     });
     return;
   };
