@@ -4,7 +4,7 @@ import { type Context, Hono } from 'hono';
 import type { z } from 'zod';
 import { inferenceRequestSpec } from '../../api/v1alpha1/index.ts';
 import { nameFromKey } from '../../api/v1alpha1/names.ts';
-import { presentedKey, sha256, toHex } from '../lib/api-keys.ts';
+import { presentedKey, sha256Hex, toHex } from '../lib/api-keys.ts';
 import { limitBody, requireJson, validate } from '../lib/body.ts';
 import { ApiError } from '../lib/errors.ts';
 import { isKubeError, type KubeObject } from '../lib/kube.ts';
@@ -104,7 +104,7 @@ export async function createRequest(s: Services, c: Context, body: SubmitBody, w
       details: [{ path: 'Idempotency-Key', message: 'invalid header' }],
     });
   }
-  const bodyHash = toHex(await sha256(JSON.stringify(body)));
+  const bodyHash = sha256Hex(JSON.stringify(body));
   const name = idemKey ? nameFromKey('ir', `${who.caller}\u0000${idemKey}`) : newRequestName();
   const spec = {
     ...body,
@@ -120,7 +120,7 @@ export async function createRequest(s: Services, c: Context, body: SubmitBody, w
       labels: requestLabels({ spec, caller: who.caller }),
       annotations: {
         [ANNOTATION_BODY_HASH]: bodyHash,
-        ...(idemKey ? { [ANNOTATION_IDEMPOTENCY]: toHex(await sha256(idemKey)) } : {}),
+        ...(idemKey ? { [ANNOTATION_IDEMPOTENCY]: sha256Hex(idemKey) } : {}),
       },
     },
     spec,

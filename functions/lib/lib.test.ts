@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { ExecutorEvent } from '../../api/v1alpha1/events.ts';
 import { createStatusWriter } from '../ingest/status-writer.ts';
 import { testRequireRole } from '../testing/auth.ts';
-import { createApiKeyStore, presentedKey, sha256, timingSafeEqual, toHex } from './api-keys.ts';
+import { createApiKeyStore, presentedKey, sha256, sha256Hex, timingSafeEqual, toHex } from './api-keys.ts';
 import { envelope, toApiError } from './errors.ts';
 import { createFileEventStore, EventLogError } from './event-store.ts';
 import { KubeError, kubeErrorFromStatus } from './kube.ts';
@@ -73,6 +73,32 @@ describe('API keys', () => {
     now += 1500;
     await store.verify('guess-again');
     expect(kube.calls.listSecrets).toBe(reads! + 1);
+  });
+
+  it('caches the key Secrets: one read per TTL for known keys; a revoked key stops working once it passes', async () => {
+    const ABC = 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad'; // SHA-256("abc")
+    expect(sha256Hex('abc')).toBe(ABC);
+    expect(toHex(await sha256('abc'))).toBe(ABC);
+    const kube = createMemoryKube();
+    kube.secrets.push({
+      name: 'key-team',
+      labels: { 'labrats.work/api-key': 'true' },
+      data: { caller: 'team', sha256: sha256Hex('team-key-0123456789') },
+    });
+    let now = 0;
+    const store = createApiKeyStore({ staticKeys: [], kube, cacheSeconds: 10, now: () => now });
+    const team = { caller: 'team', apiKeyRef: 'key-team' };
+    expect(await store.verify('team-key-0123456789')).toEqual(team);
+    const reads = kube.calls.listSecrets!;
+    for (let i = 0; i < 50; i++) await store.verify('team-key-0123456789');
+    expect(kube.calls.listSecrets).toBe(reads);
+    // revoked: the Secret is deleted; the cached copy serves until the TTL has passed
+    kube.secrets.length = 0;
+    now += 9_000;
+    expect(await store.verify('team-key-0123456789')).toEqual(team);
+    now += 1_001;
+    expect(await store.verify('team-key-0123456789')).toBeUndefined();
+    expect(kube.calls.listSecrets).toBe(reads + 1);
   });
 });
 
