@@ -6,6 +6,7 @@
 //  - generic: <signature.header> = <prefix> + hex (or base64) HMAC-SHA256(secret, signed), where
 //             signed is the raw body, or "<timestamp>.<raw body>" when signature.timestampHeader is
 //             set; the timestamp (Unix seconds) must be within toleranceSeconds of now.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { verify as verifyGithub } from '@octokit/webhooks-methods';
 import type { WebhookSourceSpec } from '../../api/v1alpha1/index.ts';
 
@@ -23,16 +24,13 @@ const enc = new TextEncoder();
 const OK: SignatureResult = { ok: true };
 const fail = (reason: 'missing' | 'invalid' | 'stale'): SignatureResult => ({ ok: false, reason });
 
-async function digest(s: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest('SHA-256', enc.encode(s)));
-}
+// node:crypto (Node and Deno) rather than WebCrypto: a hash or MAC in place, not a job and a
+// promise per call.
+const digest = (s: string) => createHash('sha256').update(s).digest();
 
 /** Constant-time equality of two strings of any length (compares their SHA-256 digests). */
 export async function safeEqual(a: string, b: string): Promise<boolean> {
-  const [x, y] = await Promise.all([digest(a), digest(b)]);
-  let diff = 0;
-  for (let i = 0; i < x.length; i++) diff |= x[i]! ^ y[i]!;
-  return diff === 0;
+  return timingSafeEqual(digest(a), digest(b));
 }
 
 function decodeMac(value: string): Uint8Array | undefined {
@@ -51,14 +49,8 @@ function decodeMac(value: string): Uint8Array | undefined {
 }
 
 async function hmacVerify(secret: string, mac: Uint8Array, data: Uint8Array): Promise<boolean> {
-  const key = await crypto.subtle.importKey(
-    'raw',
-    enc.encode(secret),
-    { name: 'HMAC', hash: 'SHA-256' },
-    false,
-    ['verify'],
-  );
-  return crypto.subtle.verify('HMAC', key, mac as Uint8Array<ArrayBuffer>, data as Uint8Array<ArrayBuffer>);
+  const expected = createHmac('sha256', secret).update(data).digest();
+  return mac.length === expected.length && timingSafeEqual(mac, expected);
 }
 
 export const GITHUB_SIGNATURE_HEADER = 'X-Hub-Signature-256';
