@@ -1,0 +1,168 @@
+// The production bundle (functions/build.ts) as the API image runs it: built into a directory with
+// no node_modules anywhere above it, started as its own process against the real apiserver. Right
+// after the first /ready answer, the first request of every area that loads its modules on first
+// use (the Kubernetes client, openid-client, file-type) must be answered correctly — a lazily
+// loaded area that fails to load, or loads the wrong thing, fails here. No timings: speed is the
+// benchmark's business (bench/functions.bench.ts).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
+import { ACCOUNTS } from './auth/testing/fixtures.ts';
+import { startTestProvider, type TestProvider } from './auth/testing/provider.ts';
+import { buildFunctions, CODE_CACHE_FILE, COMPILE_CACHE_DIR, LAZY_AREA_PROBES } from './build.ts';
+import { functionsKubeConfig } from './testing/service-account.ts';
+
+const KEY = 'bundle-key-0123456789abcdef';
+const SECRET = 'bundle-test-secret-0123456789abcdef-0123456789';
+const GROUP = { group: 'labrats.work', version: 'v1alpha1' };
+
+let ns: TestNamespace;
+let provider: TestProvider;
+let scratch: string;
+let main: string;
+let child: ChildProcess | undefined;
+let base: string;
+let stderr = '';
+
+const freePort = async () => {
+  const { createServer } = await import('node:net');
+  return new Promise<number>((resolve) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+};
+
+beforeAll(async () => {
+  scratch = mkdtempSync(join(tmpdir(), 'ai-agents-bundle-'));
+  main = await buildFunctions(join(scratch, 'dist'));
+  ns = await createTestNamespace('bundle');
+  await eventually(
+    'InferenceRequest storage ready',
+    async () =>
+      (await ns.custom
+        .listNamespacedCustomObject({ ...GROUP, namespace: ns.name, plural: 'inferencerequests' })
+        .then(() => true)
+        .catch(() => undefined)) as true | undefined,
+  );
+  const kc = await functionsKubeConfig(ns);
+  const kubeconfig = join(scratch, 'kubeconfig');
+  writeFileSync(kubeconfig, kc.exportConfig(), { mode: 0o600 });
+  const port = await freePort();
+  base = `http://127.0.0.1:${port}`;
+  provider = await startTestProvider({
+    redirectUri: `${base}/api/auth/callback`,
+    postLogoutRedirectUri: `${base}/`,
+    accounts: ACCOUNTS,
+  });
+  child = spawn(process.execPath, [main], {
+    cwd: scratch,
+    env: {
+      PATH: process.env.PATH,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      KUBECONFIG: kubeconfig,
+      NAMESPACE: ns.name,
+      SUBMIT_API_KEYS: `bundle:${KEY}`,
+      INGEST_TOKEN_SECRET: SECRET,
+      JWT_SECRET: SECRET,
+      WORKSPACE_DIR: join(scratch, 'workspace'),
+      UPLOADS_DIR: join(scratch, 'uploads'),
+      OIDC_ISSUER: provider.issuer,
+      OIDC_CLIENT_ID: provider.clientId,
+      OIDC_CLIENT_SECRET: provider.clientSecret,
+      OIDC_REDIRECT_URI: `${base}/api/auth/callback`,
+      LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  child.stderr!.on('data', (c) => {
+    stderr += c;
+  });
+  // wait for the first /ready answer, and nothing else, before the requests below
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`the bundle exited: ${stderr}`);
+    const ok = await fetch(`${base}/ready`).then(
+      (r) => r.status === 200,
+      () => false,
+    );
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+});
+
+afterAll(async () => {
+  if (child && child.exitCode === null) {
+    const exited = new Promise((r) => child!.once('exit', r));
+    child.kill('SIGTERM');
+    await exited;
+  }
+  await provider?.close();
+  await ns?.cleanup();
+  if (scratch) rmSync(scratch, { recursive: true, force: true });
+});
+
+describe('the production bundle', () => {
+  it('is self-contained and ships the caches its build made', () => {
+    // nothing to resolve packages from above the bundle's directory
+    for (let d = dirname(main); d !== dirname(d); d = dirname(d)) {
+      expect(existsSync(join(d, 'node_modules')), `${d}/node_modules`).toBe(false);
+    }
+    expect(existsSync(join(dirname(main), CODE_CACHE_FILE))).toBe(true);
+    const compiled = readdirSync(join(dirname(main), COMPILE_CACHE_DIR), { recursive: true });
+    expect(compiled.length).toBeGreaterThan(0);
+  });
+
+  it('serves the first request of every lazily loaded area right after /ready', async () => {
+    // all at once, as the first requests after /ready: each area loads on this request
+    const body = JSON.stringify({ agent: 'developer', prompt: 'bundle test' });
+    const form = new FormData();
+    form.set('file', new Blob(['%PDF-1.4\n1 0 obj\n<<>>\nendobj\ntrailer\n<<>>\n%%EOF\n']), 'notes.pdf');
+    const [submit, webhook, login, upload] = await Promise.all([
+      fetch(`${base}/api/jobs/submit`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}`, 'content-type': 'application/json' },
+        body,
+      }),
+      fetch(`${base}/api/webhooks/no-such-source`, { method: 'POST', body: '{}' }),
+      fetch(`${base}/api/auth/login`, { redirect: 'manual' }),
+      fetch(`${base}/api/uploads`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${KEY}` },
+        body: form,
+      }),
+    ]);
+    // the Kubernetes client: the request was created in the apiserver
+    expect(submit.status, stderr).toBe(202);
+    const { id } = (await submit.json()) as { id: string };
+    const created = (await ns.custom.getNamespacedCustomObject({
+      ...GROUP,
+      namespace: ns.name,
+      plural: 'inferencerequests',
+      name: id,
+    })) as { spec: { prompt: string } };
+    expect(created.spec.prompt).toBe('bundle test');
+    // webhooks look the source up in the apiserver
+    expect(webhook.status).toBe(404);
+    expect(((await webhook.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    // openid-client: discovery at the provider, then the redirect to its authorization endpoint
+    expect(login.status).toBe(302);
+    const location = new URL(login.headers.get('location')!);
+    expect(location.origin).toBe(provider.issuer);
+    expect(location.searchParams.get('code_challenge_method')).toBe('S256');
+    // file-type: the upload was recognised by its bytes
+    expect(upload.status).toBe(201);
+    expect(((await upload.json()) as { kind: string }).kind).toBe('pdf');
+  });
+
+  it('answers the probes the build warms the cache with', async () => {
+    for (const probe of LAZY_AREA_PROBES) {
+      const res = await fetch(`${base}${probe.path}`, { ...probe.init, redirect: 'manual' });
+      expect(res.status, `${probe.area}: ${stderr}`).toBeLessThan(500);
+    }
+  });
+});
