@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# The api target of functions/Dockerfile, step for step, without Docker (needs root, for the uids):
+#   build stage:   the sources and tsconfig in an /app-like directory, `node functions/build.ts`
+#                  as uid 1001 with the image's environment (bundle + warmed compile cache);
+#   api stage:     dist/functions alone, copied elsewhere and owned by root (read-only for the
+#                  process), run as uid 1001 with the image's environment.
+# Passes when /ready answers, no node_modules is reachable from the bundle, V8 accepts the shipped
+# code cache for server.cjs and Node its compile cache for a chunk (NODE_DEBUG_NATIVE=COMPILE_CACHE).
+#   bash functions/check-image.sh
+set -euo pipefail
+[ "$(id -u)" = 0 ] || { echo "check-image: needs root (runs the steps as uid 1001)" >&2; exit 2; }
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WORK=$(mktemp -d /tmp/ai-agents-image-XXXXXX)
+chmod 755 "$WORK"
+# the node on PATH, where uid 1001 can run it (the image's is /usr/local/bin/node)
+mkdir -p "$WORK/bin" && cp "$(readlink -f "$(command -v node)")" "$WORK/bin/node" && chmod 755 "$WORK/bin/node"
+NODE=$WORK/bin/node
+PID=
+trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
+# ENV of the base stage
+IMAGE_ENV=(NODE_ENV=production APP_VERSION=check PORT=3001 NODE_OPTIONS=--disable-warning=ExperimentalWarning)
+as_app() { setpriv --reuid=1001 --regid=1001 --clear-groups env -i PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}" "$@"; }
+
+# ── build stage ─────────────────────────────────────────────────────────────────────────────────
+mkdir -p "$WORK/build/app/dist"
+cp -r "$ROOT/package.json" "$ROOT/package-lock.json" "$ROOT/tsconfig.json" "$ROOT/api" "$ROOT/functions" "$WORK/build/app/"
+ln -s "$ROOT/node_modules" "$WORK/build/app/node_modules" # stands in for `npm ci`
+chmod -R a+rX "$WORK/build"
+chown 1001:1001 "$WORK/build/app/dist"
+(cd "$WORK/build/app" && as_app "$NODE" functions/build.ts "$WORK/build/app/dist/functions")
+
+# ── api stage ───────────────────────────────────────────────────────────────────────────────────
+mkdir -p "$WORK/api/app/dist" "$WORK/workspace"
+cp -r "$WORK/build/app/dist/functions" "$WORK/api/app/dist/functions"
+chown -R 0:0 "$WORK/api"
+chown 1001:1001 "$WORK/workspace"
+for d in "$WORK/api/app/dist/functions" "$WORK/api/app/dist" "$WORK/api/app" "$WORK/api" "$WORK" /tmp; do
+  [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the bundle" >&2; exit 1; }
+done
+[ ! -e /node_modules ] || { echo "check-image: /node_modules is reachable from the bundle" >&2; exit 1; }
+PORT=$((20000 + RANDOM % 20000))
+# exec all the way down: $PID is the node process itself
+(cd "$WORK/api/app" && exec setpriv --reuid=1001 --regid=1001 --clear-groups env -i \
+  PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}" PORT=$PORT HOST=127.0.0.1 \
+  NODE_DEBUG_NATIVE=COMPILE_CACHE INGEST_TOKEN_SECRET=check-image-secret-0123456789abcdef-0123 \
+  JWT_SECRET=check-image-jwt-secret-0123456789abcdef-0123 WORKSPACE_DIR="$WORK/workspace" \
+  UPLOADS_DIR="$WORK/workspace/uploads" KUBECONFIG=/nonexistent LOG_LEVEL=warn \
+  "$NODE" dist/functions/main.mjs) >"$WORK/stdout" 2>"$WORK/stderr" &
+PID=$!
+for _ in $(seq 200); do
+  if curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then break; fi
+  kill -0 "$PID" 2>/dev/null || { cat "$WORK/stderr" >&2; echo "check-image: the api exited" >&2; exit 1; }
+  sleep 0.05
+done
+curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "check-image: /ready never answered" >&2; exit 1; }
+grep -q '\[code cache\] .*/server.cjs: accepted' "$WORK/stderr" || {
+  grep 'cache\]' "$WORK/stderr" | head -20 >&2
+  echo "check-image: the shipped code cache was not used for server.cjs" >&2
+  exit 1
+}
+grep -q 'CommonJS .*/chunks/.* was accepted' "$WORK/stderr" || {
+  grep 'cache\]' "$WORK/stderr" | head -20 >&2
+  echo "check-image: the shipped compile cache was not used for the chunks" >&2
+  exit 1
+}
+ls "$WORK/api/app/dist/functions/compile-cache"
+echo "check-image: ok (built as uid 1001, run read-only as uid 1001 from another directory, caches accepted)"
