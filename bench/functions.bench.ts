@@ -145,9 +145,9 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
 
   // ── process start → /ready: the bundle (functions/build.ts), and the TypeScript sources ─────
   // buildFunctions is the image's build step (functions/Dockerfile runs `node functions/build.ts`):
-  // it bundles and warms dist/functions/compile-cache by starting the bundle once, as this uid — as
-  // the image's build stage does as the uid the image runs as. The bundle enables that cache itself
-  // (main.mjs), so it is started here exactly as the image starts it: `node <dir>/main.mjs`.
+  // it bundles, then starts the bundle once to make its code cache and compile cache, as this uid —
+  // as the image's build stage does as the uid the image runs as. main.mjs uses the caches itself,
+  // so the bundle is started here exactly as the image starts it: `node <dir>/main.mjs`.
   // The variants start in turn (bare, bundle, bundle without the cache, sources), so that the
   // drift of a shared machine falls on all of them alike.
   const bundle = await buildFunctions(mkdtempSync(join(tmpdir(), 'bench-fn-dist-')));
