@@ -14,7 +14,7 @@ import { exampleInferenceRequest } from '../api/v1alpha1/examples.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import { createApp } from '../functions/app.ts';
-import { buildFunctions } from '../functions/build.ts';
+import { buildFunctions, NODE_FLAGS } from '../functions/build.ts';
 import { loadConfig } from '../functions/config.ts';
 import { createFileEventStore } from '../functions/lib/event-store.ts';
 import type { Kube } from '../functions/lib/kube.ts';
@@ -147,7 +147,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   // buildFunctions is the image's build step (functions/Dockerfile runs `node functions/build.ts`):
   // it bundles, then starts the bundle once to make its code cache and compile cache, as this uid —
   // as the image's build stage does as the uid the image runs as. main.mjs uses the caches itself,
-  // so the bundle is started here exactly as the image starts it: `node <dir>/main.mjs`.
+  // so the bundle is started here exactly as the image starts it: `node ${NODE_FLAGS} <dir>/main.mjs`.
   // The variants start in turn (bare, bundle, bundle without the cache, sources), so that the
   // drift of a shared machine falls on all of them alike.
   const bundle = await buildFunctions(mkdtempSync(join(tmpdir(), 'bench-fn-dist-')));
@@ -155,8 +155,12 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   const STARTS = 9;
   const variants = {
     bare: { args: ['--input-type=module', '-e', BARE_APP], env: {}, kube: false },
-    bundle: { args: [bundle], env, kube: true },
-    bundleNoCache: { args: [bundle], env: { ...env, NODE_DISABLE_COMPILE_CACHE: '1' }, kube: true },
+    bundle: { args: [...NODE_FLAGS, bundle], env, kube: true },
+    bundleNoCache: {
+      args: [...NODE_FLAGS, bundle],
+      env: { ...env, NODE_DISABLE_COMPILE_CACHE: '1' },
+      kube: true,
+    },
     sources: { args: ['functions/main.node.ts'], env, kube: true },
   };
   type Variant = keyof typeof variants;

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
 import { ACCOUNTS } from './auth/testing/fixtures.ts';
 import { startTestProvider, type TestProvider } from './auth/testing/provider.ts';
-import { buildFunctions, CODE_CACHE_FILE, COMPILE_CACHE_DIR, LAZY_AREA_PROBES } from './build.ts';
+import { buildFunctions, CODE_CACHE_FILE, COMPILE_CACHE_DIR, LAZY_AREA_PROBES, NODE_FLAGS } from './build.ts';
 import { functionsKubeConfig } from './testing/service-account.ts';
 
 const KEY = 'bundle-key-0123456789abcdef';
@@ -59,7 +59,7 @@ beforeAll(async () => {
     postLogoutRedirectUri: `${base}/`,
     accounts: ACCOUNTS,
   });
-  child = spawn(process.execPath, [main], {
+  child = spawn(process.execPath, [...NODE_FLAGS, main], {
     cwd: scratch,
     env: {
       PATH: process.env.PATH,

@@ -38,6 +38,10 @@ for d in "$WORK/api/app/dist/functions" "$WORK/api/app/dist" "$WORK/api/app" "$W
   [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the bundle" >&2; exit 1; }
 done
 [ ! -e /node_modules ] || { echo "check-image: /node_modules is reachable from the bundle" >&2; exit 1; }
+# the api target's CMD, as the Dockerfile has it: ["node", <args>…]
+mapfile -t CMD_ARGS < <(awk '/^FROM .* AS api$/{api=1} api && /^CMD /{sub(/^CMD /, ""); print; exit}' "$ROOT/functions/Dockerfile" |
+  "$NODE" -e 'const c = JSON.parse(require("fs").readFileSync(0, "utf8")); if (c[0] !== "node") process.exit(1); console.log(c.slice(1).join("\n"))')
+[ "${#CMD_ARGS[@]}" -gt 0 ] || { echo "check-image: no CMD [\"node\", …] in the api target" >&2; exit 1; }
 PORT=$((20000 + RANDOM % 20000))
 # exec all the way down: $PID is the node process itself
 (cd "$WORK/api/app" && exec setpriv --reuid=1001 --regid=1001 --clear-groups env -i \
@@ -45,7 +49,7 @@ PORT=$((20000 + RANDOM % 20000))
   NODE_DEBUG_NATIVE=COMPILE_CACHE INGEST_TOKEN_SECRET=check-image-secret-0123456789abcdef-0123 \
   JWT_SECRET=check-image-jwt-secret-0123456789abcdef-0123 WORKSPACE_DIR="$WORK/workspace" \
   UPLOADS_DIR="$WORK/workspace/uploads" KUBECONFIG=/nonexistent LOG_LEVEL=warn \
-  "$NODE" dist/functions/main.mjs) >"$WORK/stdout" 2>"$WORK/stderr" &
+  "$NODE" "${CMD_ARGS[@]}") >"$WORK/stdout" 2>"$WORK/stderr" &
 PID=$!
 for _ in $(seq 200); do
   if curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then break; fi
