@@ -14,6 +14,7 @@ import { loadStatsConfig } from './stats/config.ts';
 import { loadUploadsConfig } from './uploads/config.ts';
 import { createUploadStore } from './uploads/store.ts';
 import { lazyWebhookCore } from './webhooks/lazy-core.ts';
+import { createWebhookCore } from './webhooks/store.ts';
 
 export interface Booted {
   app: App;
@@ -47,10 +48,10 @@ export function boot(
     const [kc, { createKubeClient }] = await Promise.all([loadKubeConfig(), import('./lib/kube-client.ts')]);
     return createKubeClient(kc, config.namespace);
   });
-  const webhookCore = lazyWebhookCore(async () => {
-    const [kc, { createWebhookCore }] = await Promise.all([loadKubeConfig(), import('./webhooks/store.ts')]);
-    return createWebhookCore(kc, config.namespace);
-  });
+  // store.ts is loaded with the app (the receiver needs it); the core waits for the KubeConfig
+  const webhookCore = lazyWebhookCore(async () =>
+    createWebhookCore(await loadKubeConfig(), config.namespace),
+  );
   const auth = createAuth(authConfig, {
     ...(runtime.getPeerAddress ? { getPeerAddress: runtime.getPeerAddress } : {}),
     log,
