@@ -7,14 +7,24 @@ import type { z } from 'zod';
 import { ApiError, validationHook } from './errors.ts';
 
 export function limitBody(maxBytes: number): MiddlewareHandler {
-  return bodyLimit({
-    maxSize: maxBytes,
-    onError: () => {
-      throw new ApiError('payload_too_large', `request body is larger than ${maxBytes} bytes`, {
-        details: { maxBytes },
-      });
-    },
-  });
+  const tooLarge = (): never => {
+    throw new ApiError('payload_too_large', `request body is larger than ${maxBytes} bytes`, {
+      details: { maxBytes },
+    });
+  };
+  const streaming = bodyLimit({ maxSize: maxBytes, onError: tooLarge });
+  return async function limitBody(c, next) {
+    // A declared length (the server reads exactly that much) is judged up front, as bodyLimit
+    // does, without touching the body: on Node the handler then reads it straight from the
+    // socket instead of through a web stream built for every request.
+    const headers = c.req.raw.headers;
+    const declared = headers.get('content-length');
+    if (declared !== null && !headers.has('transfer-encoding')) {
+      if (Number.parseInt(declared, 10) > maxBytes) tooLarge();
+      return next();
+    }
+    return streaming(c, next);
+  };
 }
 
 /** JSON bodies only: anything else is 415 before it is read. */

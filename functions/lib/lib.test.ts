@@ -9,7 +9,8 @@ import type { ExecutorEvent } from '../../api/v1alpha1/events.ts';
 import { createStatusWriter } from '../ingest/status-writer.ts';
 import { testRequireRole } from '../testing/auth.ts';
 import { createApiKeyStore, presentedKey, sha256, sha256Hex, timingSafeEqual, toHex } from './api-keys.ts';
-import { envelope, toApiError } from './errors.ts';
+import { limitBody } from './body.ts';
+import { envelope, errorHandler, toApiError } from './errors.ts';
 import { createFileEventStore, EventLogError } from './event-store.ts';
 import { KubeError, kubeErrorFromStatus } from './kube.ts';
 import { kubeToApiError } from './kube-errors.ts';
@@ -99,6 +100,33 @@ describe('API keys', () => {
     now += 1_001;
     expect(await store.verify('team-key-0123456789')).toBeUndefined();
     expect(kube.calls.listSecrets).toBe(reads + 1);
+  });
+});
+
+describe('body limit', () => {
+  const app = new Hono();
+  app.post('/', limitBody(100), async (c) => c.json({ got: (await c.req.text()).length }));
+  app.onError(errorHandler(silentLogger));
+  const stream = (bytes: number) =>
+    new ReadableStream<Uint8Array>({
+      start(ctrl) {
+        for (let i = 0; i < bytes; i += 40) ctrl.enqueue(new Uint8Array(Math.min(40, bytes - i)).fill(120));
+        ctrl.close();
+      },
+    });
+  const post = (body: BodyInit, headers: Record<string, string> = {}) =>
+    app.request('/', { method: 'POST', body, headers, duplex: 'half' } as RequestInit);
+
+  it('judges a declared length up front and a streamed body while reading; 413 past the limit', async () => {
+    expect(await (await post('x'.repeat(100), { 'content-length': '100' })).json()).toEqual({ got: 100 });
+    const declared = await post('x'.repeat(101), { 'content-length': '101' });
+    expect(declared.status).toBe(413);
+    expect(((await declared.json()) as { error: { code: string } }).error.code).toBe('payload_too_large');
+    expect(await (await post(stream(100))).json()).toEqual({ got: 100 });
+    expect((await post(stream(101))).status).toBe(413);
+    expect((await post(stream(101), { 'transfer-encoding': 'chunked', 'content-length': '5' })).status).toBe(
+      413,
+    );
   });
 });
 
