@@ -32,9 +32,21 @@ const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 export const ANNOTATION_BODY_HASH = 'labrats.work/submit-body-sha256';
 export const ANNOTATION_IDEMPOTENCY = 'labrats.work/idempotency-key-sha256';
 
+// Random bytes drawn from a pool refilled 4 KiB at a time: one getRandomValues() call per name
+// was a visible share of a submit's CPU.
+let randomPool = new Uint8Array(0);
+let randomAt = 0;
+function randomHex(bytes: number): string {
+  if (randomAt + bytes > randomPool.length) {
+    randomPool = crypto.getRandomValues(new Uint8Array(4096));
+    randomAt = 0;
+  }
+  randomAt += bytes;
+  return toHex(randomPool.subarray(randomAt - bytes, randomAt));
+}
+
 export function newRequestName(): string {
-  const rand = toHex(crypto.getRandomValues(new Uint8Array(5)));
-  return `ir-${Date.now().toString(36)}-${rand}`;
+  return `ir-${Date.now().toString(36)}-${randomHex(5)}`;
 }
 
 export function submitApp(s: Services): Hono {

@@ -7,6 +7,7 @@ import { Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import type { ExecutorEvent } from '../../api/v1alpha1/events.ts';
 import { createStatusWriter } from '../ingest/status-writer.ts';
+import { newRequestName } from '../jobs/submit.ts';
 import { testRequireRole } from '../testing/auth.ts';
 import { createApiKeyStore, presentedKey, sha256, sha256Hex, timingSafeEqual, toHex } from './api-keys.ts';
 import { limitBody } from './body.ts';
@@ -100,6 +101,14 @@ describe('API keys', () => {
     now += 1_001;
     expect(await store.verify('team-key-0123456789')).toBeUndefined();
     expect(kube.calls.listSecrets).toBe(reads + 1);
+  });
+});
+
+describe('request names', () => {
+  it('are valid object names and do not repeat across pool refills', () => {
+    const names = Array.from({ length: 3000 }, () => newRequestName());
+    expect(new Set(names).size).toBe(names.length);
+    for (const n of names) expect(n).toMatch(/^ir-[0-9a-z]+-[0-9a-f]{10}$/);
   });
 });
 
