@@ -5,10 +5,10 @@
 //  - process start → /ready answering (≤ 150 ms on Node);
 //  - /health throughput vs a bare @hono/node-server app (≥ 0.90).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { exampleInferenceRequest } from '../api/v1alpha1/examples.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
@@ -305,6 +305,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   // ── ingest events/s in one process, status writes counted ─────────────────────────────────
   rows.push(...(await ingestBench(ctx, kc, namespace, custom)));
   await core.deleteNamespace({ name: namespace });
+  rmSync(dirname(bundle), { recursive: true, force: true });
   return rows;
 }
 
