@@ -25,7 +25,7 @@ import { build } from 'rolldown';
 
 export const OUT_DIR = join(import.meta.dirname, '..', 'dist', 'functions');
 export const COMPILE_CACHE_DIR = 'compile-cache';
-/** server.cjs's V8 code cache, made by the warm-up run after it served (see ENTRY). */
+/** server.cjs's V8 code cache, made by the warm-up run after it served (see `entry`). */
 export const CODE_CACHE_FILE = 'server.cjs.v8-cache';
 /**
  * Node flags the bundle runs with (the image's CMD, the benchmark, the tests): a young generation
