@@ -19,6 +19,8 @@ export const configSchema = z.object({
   WORKER_CONCURRENCY: int(1, 100_000).default(5),
   /** Reconcile workers (parallel API calls), independent of WORKER_CONCURRENCY. */
   RECONCILE_WORKERS: int(1, 256).default(16),
+  /** Status writes in flight at once (status-lane.ts); the rest wait and coalesce. */
+  STATUS_WRITERS: int(1, 256).default(4),
   /** Watch one namespace; unset = all namespaces. */
   NAMESPACE: optionalString.pipe(k8sName.optional()),
   /** Namespace of the leader-election Lease (default NAMESPACE, then POD_NAMESPACE, then "default"). */

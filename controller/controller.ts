@@ -15,11 +15,13 @@ import { createRequestReconciler } from './reconcile-request.ts';
 import type { ResolveLookup } from './resolve.ts';
 import type { ExecutorRuntime } from './runtime.ts';
 import { createStatusWriter } from './status.ts';
+import { createStatusLane, type StatusLane } from './status-lane.ts';
 import { createWebhookSourceController } from './webhooksource/index.ts';
 
 export interface Controller {
   client: KubeClient;
   queue: WorkQueue;
+  statusLane: StatusLane;
   metrics: ControllerMetrics;
   requests: Informer<InferenceRequest & KubeObject>;
   runtime: ExecutorRuntime;
@@ -119,6 +121,13 @@ export function createController(opts: ControllerOptions): Controller {
   });
 
   const status = createStatusWriter(client);
+  // reconciles write status through the lane; callbacks record their outcome directly
+  const statusLane = createStatusLane({
+    writer: status,
+    current: (key) => requests.get(key),
+    concurrency: config.STATUS_WRITERS,
+    log,
+  });
   const callbacks = createCallbackDispatcher({
     client,
     status,
@@ -135,6 +144,7 @@ export function createController(opts: ControllerOptions): Controller {
   metrics = createMetrics(
     {
       queueDepth: () => queue.depth,
+      statusPending: () => statusLane.pending,
       requestsByPhase() {
         const m = new Map<string, number>();
         for (const r of requests.list()) {
@@ -159,7 +169,7 @@ export function createController(opts: ControllerOptions): Controller {
     lookup,
     runtime,
     admission,
-    status,
+    status: statusLane,
     callbacks,
     now,
     log,
@@ -183,6 +193,7 @@ export function createController(opts: ControllerOptions): Controller {
   return {
     client,
     queue,
+    statusLane,
     metrics,
     requests,
     runtime,
@@ -249,6 +260,7 @@ export function createController(opts: ControllerOptions): Controller {
     },
     async stop() {
       await queue.shutdown();
+      await statusLane.stop();
       await Promise.all([...crInformers.map((i) => i.stop()), runtime.stop(), webhookSources?.stop()]);
     },
   };

@@ -24,6 +24,7 @@ export interface ControllerMetrics {
 
 export interface MetricSources {
   queueDepth: () => number;
+  statusPending: () => number;
   requestsByPhase: () => Map<string, number>;
   running: () => number;
   waiting: () => number;
@@ -33,6 +34,14 @@ export interface MetricSources {
 export function createMetrics(sources: MetricSources, { defaults = true } = {}): ControllerMetrics {
   const registry = new Registry();
   if (defaults) collectDefaultMetrics({ register: registry, prefix: 'ai_agents_controller_' });
+  new Gauge({
+    name: 'ai_agents_controller_status_writes_pending',
+    help: 'Status changes waiting to be written (coalesced per request)',
+    registers: [registry],
+    collect() {
+      this.set(sources.statusPending());
+    },
+  });
   new Gauge({
     name: 'ai_agents_controller_queue_depth',
     help: 'Keys waiting in the work queue',

@@ -13,7 +13,7 @@ import { callerOf, labelValue } from './job-spec.ts';
 import { KubeError } from './kube.ts';
 import type { Logger } from './log.ts';
 import type { ReconcileResult } from './queue.ts';
-import { type ResolveLookup, resolveRequest } from './resolve.ts';
+import { type Resolution, type ResolveLookup, resolveRequest } from './resolve.ts';
 import { type ExecutorRuntime, OwnershipConflict, type RunObservation } from './runtime.ts';
 import type { StatusWriter } from './status.ts';
 
@@ -126,6 +126,19 @@ export function changeFromRun(run: RunObservation, req: InferenceRequest): Chang
   };
 }
 
+function resolvedFieldsOf(r: Resolution): Partial<InferenceRequestStatus> {
+  return { resolvedModel: r.model.metadata.name, executor: r.executor, promptHash: r.prompt.hash };
+}
+
+function resolvedConditionOf(r: Resolution): ConditionInput {
+  return {
+    type: COND.resolved,
+    status: 'True',
+    reason: 'Resolved',
+    message: `agent ${r.agent.metadata.name}, model ${r.model.metadata.name} (${r.executor})`,
+  };
+}
+
 export function createRequestReconciler(deps: RequestReconcilerDeps) {
   const { admission, runtime, status, log } = deps;
   /** uids whose transient children were already cleaned up */
@@ -180,7 +193,17 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
         const model = req.status?.resolvedModel ?? req.spec.model ?? '';
         admission.markRunning(key, admissionEntry(req, model));
       } else admission.release(key);
-      await write(req, changeFromRun(run, req));
+      const change = changeFromRun(run, req);
+      if (!req.status?.resolvedModel) {
+        // the admission's own status change was never stored (a crash, or still on its way): the
+        // run's status carries what resolution found as well
+        const again = resolveRequest(req, deps.lookup, deps.defaultTimeoutSeconds);
+        if (again.ok) {
+          change.fields = { ...resolvedFieldsOf(again.resolution), ...change.fields };
+          change.conditions.unshift(resolvedConditionOf(again.resolution));
+        }
+      }
+      await write(req, change);
       return;
     }
 
@@ -216,17 +239,8 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
       return;
     }
     const r = outcome.resolution;
-    const resolvedFields = {
-      resolvedModel: r.model.metadata.name,
-      executor: r.executor,
-      promptHash: r.prompt.hash,
-    };
-    const resolvedCondition: ConditionInput = {
-      type: COND.resolved,
-      status: 'True',
-      reason: 'Resolved',
-      message: `agent ${r.agent.metadata.name}, model ${r.model.metadata.name} (${r.executor})`,
-    };
+    const resolvedFields = resolvedFieldsOf(r);
+    const resolvedCondition = resolvedConditionOf(r);
     const decision = admission.request(key, admissionEntry(req, r.model.metadata.name));
     log.debug('admission', { request: key, ...decision });
     if (!decision.admitted) {

@@ -13,6 +13,7 @@ const root = join(import.meta.dirname, '..');
 const none = () => new Map<string, number>();
 const sources = {
   queueDepth: () => 0,
+  statusPending: () => 0,
   requestsByPhase: none,
   running: () => 0,
   waiting: () => 0,

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import type { InferenceRequest, InferenceRequestStatus } from '../api/v1alpha1/index.ts';
+import { silentLogger } from './log.ts';
+import type { StatusMutation, StatusWriter } from './status.ts';
+import { compose, createStatusLane } from './status-lane.ts';
+
+const req = (name: string, status: InferenceRequestStatus = {}): InferenceRequest =>
+  ({
+    apiVersion: 'labrats.work/v1alpha1',
+    kind: 'InferenceRequest',
+    metadata: { name, namespace: 'ns', uid: name },
+    spec: { agent: 'developer', prompt: 'p' },
+    status,
+  }) as InferenceRequest;
+
+/** A writer over an in-memory store that can be held (to see what waits) and made to fail. */
+function fakeWriter() {
+  const store = new Map<string, InferenceRequest>();
+  const writes: string[] = [];
+  let inFlight = 0;
+  let maxInFlight = 0;
+  let failNext = 0;
+  let release: (() => void) | undefined;
+  let gate: Promise<void> | undefined;
+  const writer: StatusWriter = {
+    async update(r, mutate) {
+      inFlight++;
+      maxInFlight = Math.max(maxInFlight, inFlight);
+      try {
+        if (gate) await gate;
+        if (failNext > 0) {
+          failNext--;
+          throw new Error('apiserver unavailable');
+        }
+        const key = `ns/${r.metadata.name}`;
+        const current = store.get(key) ?? r;
+        const next = mutate(structuredClone(current.status ?? {}), current);
+        if (!next) return undefined;
+        const stored = { ...current, status: next };
+        store.set(key, stored);
+        writes.push(r.metadata.name);
+        return stored;
+      } finally {
+        inFlight--;
+      }
+    },
+  };
+  return {
+    store,
+    writes,
+    writer,
+    maxInFlight: () => maxInFlight,
+    failTimes(n: number) {
+      failNext = n;
+    },
+    hold() {
+      gate = new Promise((r) => {
+        release = r;
+      });
+    },
+    release() {
+      gate = undefined;
+      release?.();
+    },
+  };
+}
+
+const setPhase =
+  (phase: InferenceRequestStatus['phase']): StatusMutation =>
+  (current) => ({ ...current, phase });
+
+describe('status lane', () => {
+  it('returns at once, writes later, and never has more than `concurrency` writes in flight', async () => {
+    const w = fakeWriter();
+    const requests = new Map(Array.from({ length: 10 }, (_, i) => [`ns/r${i}`, req(`r${i}`)]));
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: (k) => requests.get(k),
+      concurrency: 2,
+      log: silentLogger,
+    });
+    w.hold();
+    for (const r of requests.values()) expect(await lane.update(r, setPhase('Queued'))).toBeUndefined();
+    expect(w.writes).toEqual([]);
+    expect(lane.pending).toBe(8); // two are in flight
+    w.release();
+    await lane.idle();
+    expect(w.writes).toHaveLength(10);
+    expect(w.maxInFlight()).toBe(2);
+  });
+
+  it('coalesces changes that wait, applying them in order', async () => {
+    const w = fakeWriter();
+    const a = req('a');
+    const b = req('b');
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: (k) => (k === 'ns/a' ? a : b),
+      concurrency: 1,
+      log: silentLogger,
+    });
+    w.hold();
+    await lane.update(b, setPhase('Queued')); // occupies the only slot
+    await lane.update(a, setPhase('Queued'));
+    await lane.update(a, (s) => ({ ...s, queuePosition: 3 }));
+    await lane.update(a, setPhase('Running'));
+    w.release();
+    await lane.idle();
+    expect(w.writes.filter((n) => n === 'a')).toHaveLength(1);
+    expect(w.store.get('ns/a')?.status).toEqual({ phase: 'Running', queuePosition: 3 });
+  });
+
+  it('a change that arrives while the request is being written is written after it', async () => {
+    const w = fakeWriter();
+    const a = req('a');
+    const lane = createStatusLane({ writer: w.writer, current: () => a, concurrency: 4, log: silentLogger });
+    w.hold();
+    await lane.update(a, setPhase('Queued'));
+    await lane.update(a, setPhase('Running'));
+    expect(w.maxInFlight()).toBe(1);
+    w.release();
+    await lane.idle();
+    expect(w.writes).toEqual(['a', 'a']);
+    expect(w.store.get('ns/a')?.status?.phase).toBe('Running');
+  });
+
+  it('retries a failed write with back-off, keeping newer changes after it', async () => {
+    const w = fakeWriter();
+    const a = req('a');
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: () => a,
+      concurrency: 1,
+      log: silentLogger,
+      retryMs: { initial: 5, max: 20 },
+    });
+    w.failTimes(2);
+    await lane.update(a, (s) => ({ ...s, phase: 'Queued', jobName: 'a-run' }));
+    await lane.update(a, setPhase('Running'));
+    await lane.idle();
+    expect(w.store.get('ns/a')?.status).toEqual({ phase: 'Running', jobName: 'a-run' });
+  });
+
+  it('drops the change of a request that is gone', async () => {
+    const w = fakeWriter();
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: () => undefined,
+      concurrency: 1,
+      log: silentLogger,
+    });
+    await lane.update(req('gone'), setPhase('Queued'));
+    await lane.idle();
+    expect(w.writes).toEqual([]);
+  });
+
+  it('compose applies the first mutation, then the second on its result', () => {
+    const both = compose(setPhase('Queued'), (s) =>
+      s.phase === 'Queued' ? { ...s, queuePosition: 1 } : undefined,
+    );
+    expect(both({}, req('x'))).toEqual({ phase: 'Queued', queuePosition: 1 });
+    expect(
+      compose(
+        () => undefined,
+        () => undefined,
+      )({ phase: 'Running' }, req('x')),
+    ).toEqual({ phase: 'Running' });
+  });
+});

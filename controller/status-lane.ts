@@ -1,0 +1,126 @@
+// Status writes off the reconcile path. A status PUT costs the apiserver about twice a create, so
+// reconciles hand their status change to this lane and move on: creating Jobs is never queued
+// behind status writes, and at most `concurrency` status writes are in flight (the apiserver
+// shares its CPU between what is in flight). Changes for one request are applied in order, one
+// write at a time, and coalesce while they wait: a request that changed three times writes once.
+// A failed write is retried with back-off. What has not been written when the process stops is
+// not lost: the next reconcile of that request (after a restart, or on the other replica)
+// computes the same status again from what it observes.
+import type { InferenceRequest } from '../api/v1alpha1/index.ts';
+import { keyOf } from './kube.ts';
+import type { Logger } from './log.ts';
+import type { StatusMutation, StatusWriter } from './status.ts';
+
+export interface StatusLane extends StatusWriter {
+  /** Changes waiting to be written (not counting those in flight). */
+  readonly pending: number;
+  /** Resolves when nothing is waiting or in flight (for tests and shutdown). */
+  idle(): Promise<void>;
+  /** Stops taking changes; resolves when the writes in flight have finished. */
+  stop(): Promise<void>;
+}
+
+export interface StatusLaneOptions {
+  writer: StatusWriter;
+  /** The request as the cache has it now (undefined once deleted). */
+  current(key: string): InferenceRequest | undefined;
+  concurrency: number;
+  log: Logger;
+  retryMs?: { initial: number; max: number };
+}
+
+/** `first`, then `second` on its result: the same as writing them one after the other. */
+export function compose(first: StatusMutation, second: StatusMutation): StatusMutation {
+  return (current, req) => {
+    const a = first(current, req) ?? current;
+    return second(a, req) ?? a;
+  };
+}
+
+export function createStatusLane(opts: StatusLaneOptions): StatusLane {
+  const { writer, log } = opts;
+  const retry = opts.retryMs ?? { initial: 200, max: 30_000 };
+  const waiting = new Map<string, StatusMutation>();
+  const order: string[] = [];
+  const inFlight = new Set<string>();
+  const failures = new Map<string, number>();
+  const timers = new Set<NodeJS.Timeout>();
+  const idleWaiters: (() => void)[] = [];
+  let stopped = false;
+
+  function checkIdle() {
+    if (waiting.size === 0 && inFlight.size === 0 && timers.size === 0)
+      for (const w of idleWaiters.splice(0)) w();
+  }
+
+  function pump() {
+    while (!stopped && inFlight.size < opts.concurrency && order.length > 0) {
+      const key = order.shift() as string;
+      // one write per request at a time; it is queued again when the one in flight ends
+      if (inFlight.has(key) || !waiting.has(key)) continue;
+      const mutate = waiting.get(key) as StatusMutation;
+      waiting.delete(key);
+      inFlight.add(key);
+      void write(key, mutate);
+    }
+    checkIdle();
+  }
+
+  async function write(key: string, mutate: StatusMutation) {
+    try {
+      const req = opts.current(key);
+      if (req) await writer.update(req, mutate);
+      failures.delete(key);
+    } catch (e) {
+      const n = failures.get(key) ?? 0;
+      failures.set(key, n + 1);
+      const delay = Math.min(retry.initial * 2 ** n, retry.max);
+      log.warn('status write failed, retrying', { request: key, error: String(e), retryInMs: delay });
+      // the failed change goes first, anything newer after it
+      const newer = waiting.get(key);
+      waiting.set(key, newer ? compose(mutate, newer) : mutate);
+      const timer = setTimeout(() => {
+        timers.delete(timer);
+        order.push(key);
+        pump();
+      }, delay);
+      timer.unref?.();
+      timers.add(timer);
+    } finally {
+      inFlight.delete(key);
+      if (waiting.has(key) && failures.get(key) === undefined) order.push(key);
+      pump();
+    }
+  }
+
+  return {
+    async update(req, mutate) {
+      if (stopped) return undefined;
+      const key = keyOf(req);
+      const earlier = waiting.get(key);
+      waiting.set(key, earlier ? compose(earlier, mutate) : mutate);
+      if (!earlier) order.push(key);
+      pump();
+      return undefined; // written later
+    },
+    get pending() {
+      return waiting.size;
+    },
+    idle() {
+      return new Promise<void>((resolve) => {
+        idleWaiters.push(resolve);
+        checkIdle();
+      });
+    },
+    async stop() {
+      stopped = true;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      if (waiting.size > 0)
+        log.info('status changes left for the next reconcile', { requests: waiting.size });
+      waiting.clear();
+      while (inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
+      checkIdle();
+    },
+  };
+}
