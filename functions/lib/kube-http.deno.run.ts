@@ -3,19 +3,10 @@
 // lists over one pool, and an apiserver error keeps its status.
 import { KubeConfig } from '@kubernetes/client-node';
 import { exampleInferenceRequest } from '../../api/v1alpha1/examples.ts';
+import { Deno } from '../testing/deno-runtime.ts';
 import { isKubeError } from './kube.ts';
 import { createKubeClient } from './kube-client.ts';
 import { createKubeHttp } from './kube-http.ts';
-
-declare const Deno: {
-  env: { get(name: string): string | undefined };
-  test(def: {
-    name: string;
-    fn: () => Promise<void>;
-    sanitizeOps?: boolean;
-    sanitizeResources?: boolean;
-  }): void;
-};
 
 function assert(cond: unknown, message: string): asserts cond {
   if (!cond) throw new Error(message);

@@ -1,16 +1,8 @@
 // The auth runtime suite under Deno: run by deno.test.ts, which starts the provider and passes its
 // address in AUTH_SUITE_PROVIDER.
-import { authSuite, type SuiteProvider } from './suite.ts';
 
-declare const Deno: {
-  env: { get(name: string): string | undefined };
-  test(def: {
-    name: string;
-    fn: () => Promise<void>;
-    sanitizeOps?: boolean;
-    sanitizeResources?: boolean;
-  }): void;
-};
+import { Deno, registerSuite } from '../../testing/deno-runtime.ts';
+import { authSuite, type SuiteProvider } from './suite.ts';
 
 const raw = Deno.env.get('AUTH_SUITE_PROVIDER');
 if (!raw)
@@ -19,6 +11,4 @@ if (!raw)
   );
 const provider = JSON.parse(raw) as SuiteProvider;
 
-for (const [name, fn] of Object.entries(authSuite(provider))) {
-  Deno.test({ name, fn, sanitizeOps: false, sanitizeResources: false });
-}
+registerSuite(authSuite(provider));
