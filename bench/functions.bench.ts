@@ -22,14 +22,15 @@ import { createKubeClient } from '../functions/lib/kube-client.ts';
 import { silentLogger } from '../functions/lib/log.ts';
 import { testRequireRole } from '../functions/testing/auth.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
-import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+import { type BenchContext, type BenchRow, percentile, rate, ratioRow, sideBySide } from './harness.ts';
 import { rawClient } from './raw-client.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const KEY = 'bench-key-0123456789abcdef';
 const INGEST_SECRET = 'bench-ingest-secret-0123456789abcdef-0123';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef-0123456789';
-const SUBMITS = 600;
+const SUBMITS = 1500;
+const ROUNDS = 5;
 const CONCURRENCY = 16;
 
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
@@ -224,7 +225,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     unit: 'ms',
   });
 
-  const api = await startProcess([bundle], env, await freePort());
+  const api = await startProcess([...NODE_FLAGS, bundle], env, await freePort());
   try {
     // ── submit vs raw create, side by side ────────────────────────────────────────────────────
     const body = JSON.stringify({
@@ -268,31 +269,23 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     // both sides warm (connection pools, JIT), then alternating rounds to spread a shared machine's drift
     await rate(300, CONCURRENCY, () => submit());
     await rate(300, CONCURRENCY, (i) => raw(100_000 + i));
-    const ROUNDS = 3;
-    const per = SUBMITS / ROUNDS;
-    let rawSeconds = 0;
-    let submitSeconds = 0;
-    for (let round = 0; round < ROUNDS; round++) {
-      rawSeconds += (await rate(per, CONCURRENCY, (i) => raw(round * per + i))).seconds;
-      submitSeconds += (await rate(per, CONCURRENCY, () => submit())).seconds;
-    }
+    const sbs = await sideBySide(ROUNDS, SUBMITS / ROUNDS, CONCURRENCY, raw, () => submit());
     await pooled.close();
-    const rawRate = { perSecond: SUBMITS / rawSeconds };
-    const submitRate = { perSecond: SUBMITS / submitSeconds };
     const shared = ctx.baselines.get('raw InferenceRequest create/s');
     ctx.log(
-      `raw ${rawRate.perSecond.toFixed(0)}/s (run baseline ${shared?.toFixed(0) ?? 'n/a'}), submit ${submitRate.perSecond.toFixed(0)}/s`,
+      `raw ${sbs.perSecond.raw.toFixed(0)}/s (run baseline ${shared?.toFixed(0) ?? 'n/a'}), submit ${sbs.perSecond.subject.toFixed(0)}/s; ` +
+        `round ratios ${sbs.roundRatios.map((r) => r.toFixed(2)).join(', ')}`,
     );
-    rows.push(
-      ratioRow(
-        'submit → InferenceRequest created',
-        submitRate.perSecond,
-        'requests/s',
-        'raw InferenceRequest create/s (side by side)',
-        rawRate.perSecond,
-        0.8,
-      ),
-    );
+    rows.push({
+      measure: 'submit → InferenceRequest created (median of round ratios)',
+      value: sbs.perSecond.subject,
+      unit: 'requests/s',
+      baseline: sbs.perSecond.raw,
+      baselineName: 'raw create/s of the same object (side by side)',
+      ratio: sbs.ratio,
+      target: '>= 0.8',
+      pass: sbs.ratio >= 0.8,
+    });
   } finally {
     await api.stop();
   }
@@ -304,7 +297,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     return rate(HEALTH, 32, () => httpCall(port, 'GET', '/health'));
   };
   const bare = await startProcess(['--input-type=module', '-e', BARE_APP], {}, await freePort(), false);
-  const full = await startProcess([bundle], env, await freePort());
+  const full = await startProcess([...NODE_FLAGS, bundle], env, await freePort());
   try {
     // alternate rounds and take medians, to spread the drift of a shared machine over both
     const bareRates: number[] = [];

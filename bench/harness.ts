@@ -66,3 +66,41 @@ export async function rate(count: number, concurrency: number, task: (i: number)
   const seconds = (performance.now() - started) / 1000;
   return { perSecond: count / seconds, seconds };
 }
+
+export interface SideBySide {
+  /** Overall rates: all items of a side over all its time. */
+  perSecond: { subject: number; raw: number };
+  /** subject/raw rate of each round, in order. */
+  roundRatios: number[];
+  /** The median of the round ratios: robust against a round that a shared machine disturbed. */
+  ratio: number;
+}
+
+/**
+ * Measures `subject(i)` against `raw(i)` in alternating rounds of `per` items each (raw first),
+ * so that the drift of a shared machine falls on both alike. Item indexes run from 0 to
+ * rounds × per - 1 on each side.
+ */
+export async function sideBySide(
+  rounds: number,
+  per: number,
+  concurrency: number,
+  raw: (i: number) => Promise<unknown>,
+  subject: (i: number) => Promise<unknown>,
+): Promise<SideBySide> {
+  let rawSeconds = 0;
+  let subjectSeconds = 0;
+  const roundRatios: number[] = [];
+  for (let round = 0; round < rounds; round++) {
+    const r = await rate(per, concurrency, (i) => raw(round * per + i));
+    const s = await rate(per, concurrency, (i) => subject(round * per + i));
+    rawSeconds += r.seconds;
+    subjectSeconds += s.seconds;
+    roundRatios.push(s.perSecond / r.perSecond);
+  }
+  const sorted = [...roundRatios].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const ratio = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const total = rounds * per;
+  return { perSecond: { subject: total / subjectSeconds, raw: total / rawSeconds }, roundRatios, ratio };
+}

@@ -3,7 +3,6 @@
 // Senders sign ahead of time (their cost, not ours); the app is served in-process (app.request).
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { Hono } from 'hono';
-import { exampleInferenceRequest } from '../api/v1alpha1/examples.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 import { errorHandler } from '../functions/lib/errors.ts';
 import { createKubeClient } from '../functions/lib/kube-client.ts';
@@ -19,11 +18,12 @@ import {
 import { createLedger } from '../functions/webhooks/ledger.ts';
 import { createWebhookCore } from '../functions/webhooks/store.ts';
 import { BASELINE_IR } from './apiserver.bench.ts';
-import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+import { type BenchContext, type BenchRow, percentile, rate, sideBySide } from './harness.ts';
 import { rawClient } from './raw-client.ts';
 
-const COUNT = 600;
-const DUPLICATES = 600;
+const COUNT = 1500;
+const ROUNDS = 5;
+const DUPLICATES = 1500;
 const CONCURRENCY = 16;
 const TARGET_PER_SECOND = 500;
 /** Where the apiserver is the limit: the receiver should keep at least this share of raw creates. */
@@ -83,17 +83,36 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     }
   };
   for (const d of warm) await send(d, 'created');
-  // for the record: raw creates of the same kind right before, on this machine as it is now (the
-  // run's baseline was measured minutes earlier; a shared machine drifts)
+  // the apiserver's limit, side by side: raw creates of exactly the object a delivery stores,
+  // in alternating rounds with the deliveries so that a shared machine's drift falls on both
+  const stored = (
+    (await custom.listNamespacedCustomObject({
+      group: GROUP,
+      version: VERSION,
+      namespace,
+      plural: 'inferencerequests',
+      limit: 1,
+    })) as { items: { metadata: { labels?: object; annotations?: object }; spec: object }[] }
+  ).items[0]!;
   const pooled = await rawClient(kc);
   const irPath = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/inferencerequests`;
   const raw = (i: number) =>
-    pooled.create(irPath, { ...exampleInferenceRequest(`raw-${i}`), metadata: { name: `raw-${i}` } });
-  for (let i = 0; i < 20; i++) await raw(100_000 + i);
-  const rawRate = await rate(COUNT, CONCURRENCY, raw);
-  await pooled.close();
+    pooled.create(irPath, {
+      apiVersion: `${GROUP}/${VERSION}`,
+      kind: 'InferenceRequest',
+      metadata: {
+        name: `raw-${i}`,
+        labels: stored.metadata.labels,
+        annotations: stored.metadata.annotations,
+      },
+      spec: stored.spec,
+    });
+  for (let i = 0; i < 50; i++) await raw(100_000 + i);
   latencies.length = 0;
-  const created = await rate(COUNT, CONCURRENCY, (i) => send(fresh[i]!, 'created'));
+  const sbs = await sideBySide(ROUNDS, COUNT / ROUNDS, CONCURRENCY, raw, (i) => send(fresh[i]!, 'created'));
+  await pooled.close();
+  const rawRate = { perSecond: sbs.perSecond.raw };
+  const created = { perSecond: sbs.perSecond.subject };
   const createdLatencies = [...latencies].sort((a, b) => a - b);
   latencies.length = 0;
   const dupes = await rate(DUPLICATES, CONCURRENCY, (i) => send(fresh[i % COUNT]!, 'duplicate'));
@@ -112,28 +131,34 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     throw new Error(`expected ${COUNT + warm.length} requests, found ${deliveredRequests}`);
   }
   ctx.log(
-    `${COUNT} deliveries in ${created.seconds.toFixed(2)} s (p50 ${percentile(createdLatencies, 50).toFixed(1)} ms, ` +
+    `${COUNT} deliveries at ${created.perSecond.toFixed(0)}/s (p50 ${percentile(createdLatencies, 50).toFixed(1)} ms, ` +
       `p99 ${percentile(createdLatencies, 99).toFixed(1)} ms); ${DUPLICATES} redeliveries in ${dupes.seconds.toFixed(2)} s; ` +
-      `raw creates right before: ${rawRate.perSecond.toFixed(0)}/s`,
+      `raw creates of the same object, side by side: ${rawRate.perSecond.toFixed(0)}/s; round ratios ${sbs.roundRatios.map((r) => r.toFixed(2)).join(', ')}`,
   );
   await core.deleteNamespace({ name: namespace });
 
   const baseline = ctx.baselines.get(BASELINE_IR);
   const measure = 'webhook deliveries (verify + dedup + create)/s';
   const rows: BenchRow[] = [];
+  // the goal: 500/s, or the apiserver's own limit (raw creates of the same object) when that is lower
+  rows.push({
+    measure: `${measure} (median of round ratios)`,
+    value: created.perSecond,
+    unit: 'deliveries/s',
+    baseline: rawRate.perSecond,
+    baselineName: 'raw create/s of the same object (side by side)',
+    ratio: sbs.ratio,
+    target: `>= ${TARGET_PER_SECOND}/s or ratio >= ${MIN_RATIO}`,
+    pass: created.perSecond >= TARGET_PER_SECOND || sbs.ratio >= MIN_RATIO,
+  });
   if (baseline) {
-    const row = ratioRow(measure, created.perSecond, 'deliveries/s', BASELINE_IR, baseline, MIN_RATIO);
-    // the goal: 500/s, or the apiserver's own limit (the raw create rate) when that is lower
-    row.target = `>= ${TARGET_PER_SECOND}/s or ratio >= ${MIN_RATIO}`;
-    row.pass = created.perSecond >= TARGET_PER_SECOND || (row.ratio ?? 0) >= MIN_RATIO;
-    rows.push(row);
-  } else {
     rows.push({
-      measure,
+      measure: 'webhook deliveries/s vs the run baseline (for information)',
       value: created.perSecond,
       unit: 'deliveries/s',
-      target: `>= ${TARGET_PER_SECOND}/s`,
-      pass: created.perSecond >= TARGET_PER_SECOND,
+      baseline,
+      baselineName: BASELINE_IR,
+      ratio: created.perSecond / baseline,
     });
   }
   rows.push(
@@ -148,15 +173,6 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       measure: 'webhook redeliveries (verify + dedup → duplicate)/s',
       value: dupes.perSecond,
       unit: 'deliveries/s',
-    },
-    // for information (no target): the same deliveries against raw creates measured right before
-    {
-      measure: 'webhook deliveries/s vs raw creates side by side (for information)',
-      value: created.perSecond,
-      unit: 'deliveries/s',
-      baseline: rawRate.perSecond,
-      baselineName: 'raw InferenceRequest create/s (side by side)',
-      ratio: created.perSecond / rawRate.perSecond,
     },
   );
   return rows;
