@@ -24,9 +24,15 @@ export function redact(value: unknown, depth = 0): unknown {
   return out;
 }
 
+// One write of the finished line (console.log formats its arguments first); Deno has no process.
+const proc = (globalThis as { process?: { stdout?: { write(s: string): unknown } } }).process;
+const writeLine: (line: string) => void = proc?.stdout
+  ? (line) => proc.stdout?.write(`${line}\n`)
+  : (line) => console.log(line);
+
 export function createLogger(
   level: LogLevel = 'info',
-  write: (line: string) => void = (line) => console.log(line),
+  write: (line: string) => void = writeLine,
   base: LogFields = {},
 ): Logger {
   const min = LOG_LEVELS.indexOf(level);
