@@ -23,7 +23,7 @@ import { silentLogger } from '../functions/lib/log.ts';
 import { testRequireRole } from '../functions/testing/auth.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
 import { type BenchContext, type BenchRow, percentile, rate, ratioRow, sideBySide } from './harness.ts';
-import { rawClient } from './raw-client.ts';
+import { copies, rawClient, type StoredObject } from './raw-client.ts';
 
 const ROOT = join(import.meta.dirname, '..');
 const KEY = 'bench-key-0123456789abcdef';
@@ -252,20 +252,10 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
       namespace,
       plural: 'inferencerequests',
       name: sample.id,
-    })) as { metadata: { labels?: object; annotations?: object }; spec: object };
+    })) as StoredObject;
     const pooled = await rawClient(kc);
     const irPath = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/inferencerequests`;
-    const raw = (i: number) =>
-      pooled.create(irPath, {
-        apiVersion: `${GROUP}/${VERSION}`,
-        kind: 'InferenceRequest',
-        metadata: {
-          name: `raw-${i}`,
-          labels: stored.metadata.labels,
-          annotations: stored.metadata.annotations,
-        },
-        spec: stored.spec,
-      });
+    const raw = copies(pooled, irPath, stored);
     // both sides warm (connection pools, JIT), then alternating rounds to spread a shared machine's drift
     await rate(300, CONCURRENCY, () => submit());
     await rate(300, CONCURRENCY, (i) => raw(100_000 + i));

@@ -40,3 +40,25 @@ export async function rawClient(kc: KubeConfig, connections = 32): Promise<RawCl
     close: () => agent.close(),
   };
 }
+
+export interface StoredObject {
+  apiVersion: string;
+  kind: string;
+  metadata: { labels?: object; annotations?: object };
+  spec: object;
+}
+
+/** `create(i)` makes a copy of a stored object (kind, labels, annotations, spec) named `raw-<i>`. */
+export function copies(raw: RawClient, collectionPath: string, stored: StoredObject) {
+  return (i: number) =>
+    raw.create(collectionPath, {
+      apiVersion: stored.apiVersion,
+      kind: stored.kind,
+      metadata: {
+        name: `raw-${i}`,
+        labels: stored.metadata.labels,
+        annotations: stored.metadata.annotations,
+      },
+      spec: stored.spec,
+    });
+}

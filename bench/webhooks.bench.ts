@@ -19,7 +19,7 @@ import { createLedger } from '../functions/webhooks/ledger.ts';
 import { createWebhookCore } from '../functions/webhooks/store.ts';
 import { BASELINE_IR } from './apiserver.bench.ts';
 import { type BenchContext, type BenchRow, percentile, rate, sideBySide } from './harness.ts';
-import { rawClient } from './raw-client.ts';
+import { copies, rawClient, type StoredObject } from './raw-client.ts';
 
 const COUNT = 1500;
 const ROUNDS = 5;
@@ -92,21 +92,11 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       namespace,
       plural: 'inferencerequests',
       limit: 1,
-    })) as { items: { metadata: { labels?: object; annotations?: object }; spec: object }[] }
+    })) as { items: StoredObject[] }
   ).items[0]!;
   const pooled = await rawClient(kc);
   const irPath = `/apis/${GROUP}/${VERSION}/namespaces/${namespace}/inferencerequests`;
-  const raw = (i: number) =>
-    pooled.create(irPath, {
-      apiVersion: `${GROUP}/${VERSION}`,
-      kind: 'InferenceRequest',
-      metadata: {
-        name: `raw-${i}`,
-        labels: stored.metadata.labels,
-        annotations: stored.metadata.annotations,
-      },
-      spec: stored.spec,
-    });
+  const raw = copies(pooled, irPath, stored);
   for (let i = 0; i < 50; i++) await raw(100_000 + i);
   latencies.length = 0;
   const sbs = await sideBySide(ROUNDS, COUNT / ROUNDS, CONCURRENCY, raw, (i) => send(fresh[i]!, 'created'));
