@@ -236,8 +236,9 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
       const jk = `${ns}/${childNames(req.metadata.name).job}`;
       const job = jobs.get(jk);
       if (!job) return undefined;
-      const owner = controllerOf(job);
-      if (owner && owner.uid !== req.metadata.uid) return undefined; // a previous request of the same name
+      // not this request's run: an earlier request of the same name, or an orphan that ensure()
+      // adopts (or refuses) before it counts as the run
+      if (controllerOf(job)?.uid !== req.metadata.uid) return undefined;
       const podKeys = podsByJob.get(jk) ?? new Set<string>();
       const list: Pod[] = [];
       for (const pk of podKeys) {
