@@ -154,6 +154,40 @@ describe('status lane', () => {
     expect(w.writes).toEqual([]);
   });
 
+  it('on stop, writes what waits within the flush time, takes nothing new, and drops the rest', async () => {
+    const w = fakeWriter();
+    const requests = new Map(['a', 'b', 'c'].map((n) => [`ns/${n}`, req(n)]));
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: (k) => requests.get(k),
+      concurrency: 1,
+      log: silentLogger,
+    });
+    w.hold();
+    for (const r of requests.values()) await lane.update(r, setPhase('Queued'));
+    const stopping = lane.stop(1000);
+    requests.set('ns/late', req('late'));
+    await lane.update(req('late'), setPhase('Queued')); // refused: the lane is stopping
+    w.release();
+    await stopping;
+    expect(w.writes.sort()).toEqual(['a', 'b', 'c']);
+
+    const slow = fakeWriter();
+    const lane2 = createStatusLane({
+      writer: slow.writer,
+      current: (k) => requests.get(k),
+      concurrency: 1,
+      log: silentLogger,
+    });
+    slow.hold();
+    for (const r of requests.values()) await lane2.update(r, setPhase('Queued'));
+    const stopping2 = lane2.stop(50);
+    setTimeout(() => slow.release(), 200);
+    await stopping2;
+    expect(lane2.pending).toBe(0);
+    expect(slow.writes).toEqual(['a']); // the one in flight finished; the others were dropped
+  });
+
   it('compose applies the first mutation, then the second on its result', () => {
     const both = compose(setPhase('Queued'), (s) =>
       s.phase === 'Queued' ? { ...s, queuePosition: 1 } : undefined,

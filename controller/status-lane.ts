@@ -3,9 +3,9 @@
 // behind status writes, and at most `concurrency` status writes are in flight (the apiserver
 // shares its CPU between what is in flight). Changes for one request are applied in order, one
 // write at a time, and coalesce while they wait: a request that changed three times writes once.
-// A failed write is retried with back-off. What has not been written when the process stops is
-// not lost: the next reconcile of that request (after a restart, or on the other replica)
-// computes the same status again from what it observes.
+// A failed write is retried with back-off. On stop, what waits is written for a moment more; what
+// is still not written is not lost: the next reconcile of that request (after a restart, or on the
+// other replica) computes the same status again from what it observes.
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
 import { keyOf } from './kube.ts';
 import type { Logger } from './log.ts';
@@ -16,8 +16,11 @@ export interface StatusLane extends StatusWriter {
   readonly pending: number;
   /** Resolves when nothing is waiting or in flight (for tests and shutdown). */
   idle(): Promise<void>;
-  /** Stops taking changes; resolves when the writes in flight have finished. */
-  stop(): Promise<void>;
+  /**
+   * Stops taking changes and writes what waits for up to `flushMs` (default 2 s); what is left
+   * then is dropped (the next reconcile computes it again). Resolves when nothing is in flight.
+   */
+  stop(flushMs?: number): Promise<void>;
 }
 
 export interface StatusLaneOptions {
@@ -46,6 +49,7 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
   const failures = new Map<string, number>();
   const timers = new Set<NodeJS.Timeout>();
   const idleWaiters: (() => void)[] = [];
+  let accepting = true;
   let stopped = false;
 
   function checkIdle() {
@@ -95,7 +99,7 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
 
   return {
     async update(req, mutate) {
-      if (stopped) return undefined;
+      if (!accepting) return undefined;
       const key = keyOf(req);
       const earlier = waiting.get(key);
       waiting.set(key, earlier ? compose(earlier, mutate) : mutate);
@@ -112,7 +116,16 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
         checkIdle();
       });
     },
-    async stop() {
+    async stop(flushMs = 2000) {
+      // no new changes; what waits (retries included) is still written for up to flushMs
+      accepting = false;
+      for (const t of timers) clearTimeout(t);
+      timers.clear();
+      for (const key of waiting.keys()) order.push(key);
+      pump();
+      const deadline = Date.now() + flushMs;
+      while ((waiting.size > 0 || inFlight.size > 0) && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 10));
       stopped = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
