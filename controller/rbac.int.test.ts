@@ -1,16 +1,18 @@
 // The controller as the chart deploys it: a ServiceAccount bound to the processor Role from
 // k8s/base (rendered from charts/ai-agents-processor), not the admin. Everything it does for a
 // request — including adopting an orphaned Job it labelled — must be allowed by that Role.
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { V1PolicyRule } from '@kubernetes/client-node';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { LABELS, MANAGED_BY } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
+import { serviceAccountKubeConfig } from '../test/service-account.ts';
 import { COMPONENT_EXECUTOR, childNames } from './job-spec.ts';
 import { type KubeClient, type KubeObject, RESOURCES } from './kube.ts';
+import { accessFromKubeConfig } from './kube-access.ts';
 import type { Running } from './main.ts';
 import { adminClient, createFixtures, createRequest, getRequest, runInProcess, testEnv } from './testing.ts';
 
@@ -19,67 +21,23 @@ let ns: TestNamespace;
 let admin: KubeClient;
 let controller: Running | undefined;
 
-/** A kubeconfig for the ServiceAccount: the admin's cluster entry, a TokenRequest token. */
-async function serviceAccountKubeconfig(): Promise<string> {
+/** The processor Role as the charts render it (k8s/base is generated from them). */
+function processorRole() {
   const role = parseAllDocuments(
     readFileSync(join(import.meta.dirname, '..', 'k8s/base/ai-agents-processor.yaml'), 'utf8'),
   )
-    .map((d) => d.toJS() as KubeObject & { rules: unknown[] })
+    .map((d) => d.toJS() as { kind?: string; rules: V1PolicyRule[] })
     .find((o) => o?.kind === 'Role');
   if (!role) throw new Error('no Role in k8s/base/ai-agents-processor.yaml');
-  await admin.create(RESOURCES.serviceaccounts, ns.name, {
-    apiVersion: 'v1',
-    kind: 'ServiceAccount',
-    metadata: { name: SA },
-  });
-  const rbac = { prefix: '/apis/rbac.authorization.k8s.io/v1' };
-  await admin.create({ ...rbac, plural: 'roles' }, ns.name, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'Role',
-    metadata: { name: SA },
-    rules: role.rules,
-  });
-  await admin.create({ ...rbac, plural: 'rolebindings' }, ns.name, {
-    apiVersion: 'rbac.authorization.k8s.io/v1',
-    kind: 'RoleBinding',
-    metadata: { name: SA },
-    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: SA },
-    subjects: [{ kind: 'ServiceAccount', name: SA, namespace: ns.name }],
-  });
-  const tr = await admin.request<{ status: { token: string } }>(
-    'POST',
-    `/api/v1/namespaces/${ns.name}/serviceaccounts/${SA}/token`,
-    {
-      body: {
-        apiVersion: 'authentication.k8s.io/v1',
-        kind: 'TokenRequest',
-        spec: { expirationSeconds: 3600 },
-      },
-    },
-  );
-  const adminConfig = parseAllDocuments(readFileSync(inject('kubeconfig'), 'utf8'))[0]!.toJS() as {
-    clusters: { name: string; cluster: object }[];
-  };
-  const path = join(mkdtempSync(join(tmpdir(), 'processor-sa-')), 'kubeconfig');
-  writeFileSync(
-    path,
-    stringify({
-      apiVersion: 'v1',
-      kind: 'Config',
-      clusters: [{ name: 'local', cluster: adminConfig.clusters[0]!.cluster }],
-      users: [{ name: SA, user: { token: tr.status.token } }],
-      contexts: [{ name: SA, context: { cluster: 'local', user: SA, namespace: ns.name } }],
-      'current-context': SA,
-    }),
-  );
-  return path;
+  return { name: SA, rules: role.rules };
 }
 
 beforeAll(async () => {
   ns = await createTestNamespace('ctrl-rbac');
   admin = adminClient(inject('kubeconfig'));
   await createFixtures(admin, ns.name);
-  controller = await runInProcess(await serviceAccountKubeconfig(), testEnv(ns.name));
+  const kc = await serviceAccountKubeConfig(ns, SA, processorRole());
+  controller = await runInProcess(await accessFromKubeConfig(kc), testEnv(ns.name));
 });
 
 afterAll(async () => {

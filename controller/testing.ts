@@ -28,14 +28,18 @@ export function testEnv(namespace: string, extra: Record<string, string> = {}): 
   };
 }
 
-export async function runInProcess(kubeconfig: string, env: Record<string, string>): Promise<Running> {
+/** `kubeconfig`: a file the tests wrote, or the access itself (e.g. as a ServiceAccount). */
+export async function runInProcess(
+  kubeconfig: string | KubeAccess,
+  env: Record<string, string>,
+): Promise<Running> {
   const config = loadConfig(env);
   const file = process.env.AI_AGENTS_TEST_LOG_FILE;
   const write = file ? (l: string) => appendFileSync(file, `${l}\n`) : undefined;
   return startController(
     config,
     createLogger(file ? 'debug' : config.LOG_LEVEL, { test: true }, write),
-    kubeAccess(kubeconfig),
+    typeof kubeconfig === 'string' ? kubeAccess(kubeconfig) : kubeconfig,
   );
 }
 
