@@ -65,6 +65,21 @@ function fakeWriter() {
   };
 }
 
+function laneOver(
+  writer: StatusWriter,
+  current: (key: string) => InferenceRequest | undefined,
+  concurrency: number,
+  retryMs?: { initial: number; max: number },
+) {
+  return createStatusLane({
+    writer,
+    current,
+    concurrency,
+    log: silentLogger,
+    ...(retryMs ? { retryMs } : {}),
+  });
+}
+
 const setPhase =
   (phase: InferenceRequestStatus['phase']): StatusMutation =>
   (current) => ({ ...current, phase });
@@ -73,12 +88,7 @@ describe('status lane', () => {
   it('returns at once, writes later, and never has more than `concurrency` writes in flight', async () => {
     const w = fakeWriter();
     const requests = new Map(Array.from({ length: 10 }, (_, i) => [`ns/r${i}`, req(`r${i}`)]));
-    const lane = createStatusLane({
-      writer: w.writer,
-      current: (k) => requests.get(k),
-      concurrency: 2,
-      log: silentLogger,
-    });
+    const lane = laneOver(w.writer, (k) => requests.get(k), 2);
     w.hold();
     for (const r of requests.values()) expect(await lane.update(r, setPhase('Queued'))).toBeUndefined();
     expect(w.writes).toEqual([]);
@@ -93,12 +103,7 @@ describe('status lane', () => {
     const w = fakeWriter();
     const a = req('a');
     const b = req('b');
-    const lane = createStatusLane({
-      writer: w.writer,
-      current: (k) => (k === 'ns/a' ? a : b),
-      concurrency: 1,
-      log: silentLogger,
-    });
+    const lane = laneOver(w.writer, (k) => (k === 'ns/a' ? a : b), 1);
     w.hold();
     await lane.update(b, setPhase('Queued')); // occupies the only slot
     await lane.update(a, setPhase('Queued'));
@@ -113,7 +118,7 @@ describe('status lane', () => {
   it('a change that arrives while the request is being written is written after it', async () => {
     const w = fakeWriter();
     const a = req('a');
-    const lane = createStatusLane({ writer: w.writer, current: () => a, concurrency: 4, log: silentLogger });
+    const lane = laneOver(w.writer, () => a, 4);
     w.hold();
     await lane.update(a, setPhase('Queued'));
     await lane.update(a, setPhase('Running'));
@@ -127,13 +132,7 @@ describe('status lane', () => {
   it('retries a failed write with back-off, keeping newer changes after it', async () => {
     const w = fakeWriter();
     const a = req('a');
-    const lane = createStatusLane({
-      writer: w.writer,
-      current: () => a,
-      concurrency: 1,
-      log: silentLogger,
-      retryMs: { initial: 5, max: 20 },
-    });
+    const lane = laneOver(w.writer, () => a, 1, { initial: 5, max: 20 });
     w.failTimes(2);
     await lane.update(a, (s) => ({ ...s, phase: 'Queued', jobName: 'a-run' }));
     await lane.update(a, setPhase('Running'));
@@ -143,12 +142,7 @@ describe('status lane', () => {
 
   it('drops the change of a request that is gone', async () => {
     const w = fakeWriter();
-    const lane = createStatusLane({
-      writer: w.writer,
-      current: () => undefined,
-      concurrency: 1,
-      log: silentLogger,
-    });
+    const lane = laneOver(w.writer, () => undefined, 1);
     await lane.update(req('gone'), setPhase('Queued'));
     await lane.idle();
     expect(w.writes).toEqual([]);
@@ -157,12 +151,7 @@ describe('status lane', () => {
   it('on stop, writes what waits within the flush time, takes nothing new, and drops the rest', async () => {
     const w = fakeWriter();
     const requests = new Map(['a', 'b', 'c'].map((n) => [`ns/${n}`, req(n)]));
-    const lane = createStatusLane({
-      writer: w.writer,
-      current: (k) => requests.get(k),
-      concurrency: 1,
-      log: silentLogger,
-    });
+    const lane = laneOver(w.writer, (k) => requests.get(k), 1);
     w.hold();
     for (const r of requests.values()) await lane.update(r, setPhase('Queued'));
     const stopping = lane.stop(1000);
@@ -173,12 +162,7 @@ describe('status lane', () => {
     expect(w.writes.sort()).toEqual(['a', 'b', 'c']);
 
     const slow = fakeWriter();
-    const lane2 = createStatusLane({
-      writer: slow.writer,
-      current: (k) => requests.get(k),
-      concurrency: 1,
-      log: silentLogger,
-    });
+    const lane2 = laneOver(slow.writer, (k) => requests.get(k), 1);
     slow.hold();
     for (const r of requests.values()) await lane2.update(r, setPhase('Queued'));
     const stopping2 = lane2.stop(50);
