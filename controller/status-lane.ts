@@ -76,6 +76,7 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
       if (req) await writer.update(req, mutate);
       failures.delete(key);
     } catch (e) {
+      if (stopped) return; // left for the next reconcile
       const n = failures.get(key) ?? 0;
       failures.set(key, n + 1);
       const delay = Math.min(retry.initial * 2 ** n, retry.max);
@@ -97,6 +98,13 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
     }
   }
 
+  function idle() {
+    return new Promise<void>((resolve) => {
+      idleWaiters.push(resolve);
+      checkIdle();
+    });
+  }
+
   return {
     async update(req, mutate) {
       if (!accepting) return undefined;
@@ -110,12 +118,7 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
     get pending() {
       return waiting.size;
     },
-    idle() {
-      return new Promise<void>((resolve) => {
-        idleWaiters.push(resolve);
-        checkIdle();
-      });
-    },
+    idle,
     async stop(flushMs = 2000) {
       // no new changes; what waits (retries included) is still written for up to flushMs
       accepting = false;
@@ -123,17 +126,16 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
       timers.clear();
       for (const key of waiting.keys()) order.push(key);
       pump();
-      const deadline = Date.now() + flushMs;
-      while ((waiting.size > 0 || inFlight.size > 0) && Date.now() < deadline)
-        await new Promise((r) => setTimeout(r, 10));
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([idle(), new Promise((r) => (deadline = setTimeout(r, flushMs)))]);
+      clearTimeout(deadline);
       stopped = true;
       for (const t of timers) clearTimeout(t);
       timers.clear();
       if (waiting.size > 0)
         log.info('status changes left for the next reconcile', { requests: waiting.size });
       waiting.clear();
-      while (inFlight.size > 0) await new Promise((r) => setTimeout(r, 10));
-      checkIdle();
+      await idle(); // the writes in flight
     },
   };
 }
