@@ -17,7 +17,7 @@ export default async function executorBench(ctx: BenchContext): Promise<BenchRow
     const spool = new EventSpool(path.join(dir, 'spool'));
     const sender = new IngestSender(
       spool,
-      { url: ingest.url, token: ingest.token, request: 'bench' },
+      { url: ingest.url, token: () => ingest.token, request: 'bench' },
       { batchMs: 20, maxRetryDelayMs: 500 },
     );
     const events = new EventStream(spool, () => sender.notify());

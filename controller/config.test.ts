@@ -38,8 +38,12 @@ describe('loadConfig', () => {
     expect(msg).not.toContain('short-secret-value');
   });
 
-  it('requires INGEST_TOKEN_SECRET', () => {
-    expect(() => loadConfig({})).toThrow(/INGEST_TOKEN_SECRET/);
+  it('requires INGEST_TOKEN_SECRET only for the process runtime (Jobs get a projected token)', () => {
+    expect(loadConfig({}).INGEST_TOKEN_SECRET).toBeUndefined();
+    expect(() => loadConfig({ EXECUTOR_RUNTIME: 'process' })).toThrow(/INGEST_TOKEN_SECRET/);
+    expect(loadConfig({ EXECUTOR_RUNTIME: 'process', INGEST_TOKEN_SECRET: secret }).INGEST_TOKEN_SECRET).toBe(
+      secret,
+    );
   });
 });
 

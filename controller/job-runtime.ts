@@ -1,17 +1,19 @@
-// The default executor runtime: one Kubernetes Job per request (plus its Secret with the request
-// files and the ingest token), observed through label-selected Job and Pod informers.
+// The default executor runtime: one Kubernetes Job per request (plus, only for request files too
+// large for annotations, a Secret holding them), observed through label-selected Job and Pod
+// informers.
 import { LABELS } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
-import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import type { Config } from './config.ts';
 import { createInformer, type Informer, kubeSource } from './informer.ts';
 import {
+  buildFilesSecret,
   buildJob,
-  buildSecret,
   childNames,
   EXECUTOR_SELECTOR,
+  FILES_ANNOTATION,
+  filesFitInline,
   MODEL_LABEL,
-  tokenExpiry,
+  requestFiles,
 } from './job-spec.ts';
 import {
   controllerOf,
@@ -148,9 +150,8 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
     });
   /** job key → pod keys */
   const podsByJob = new Map<string, Set<string>>();
-  /** request uids whose Secret is known to exist */
-  const childrenReady = new Set<string>();
-  const key = ingestKey(config.INGEST_TOKEN_SECRET);
+  /** request uids whose files Secret is known to exist */
+  const secretReady = new Set<string>();
 
   const jobKeyOfPod = (p: Pod) => {
     const jobName = p.metadata.labels?.[JOB_NAME_LABEL] ?? controllerOf(p)?.name;
@@ -265,23 +266,15 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
       const ns = req.metadata.namespace ?? 'default';
       const uid = req.metadata.uid ?? '';
       const cached = jobs.get(`${ns}/${names.job}`);
-      if (cached && controllerOf(cached)?.uid === uid && childrenReady.has(uid))
-        return { name: names.job, created: false };
-      const needSecret = !childrenReady.has(uid);
-      const token = needSecret
-        ? await mintIngestToken(
-            key,
-            { namespace: ns, request: req.metadata.name, uid },
-            tokenExpiry(opts.now(), resolution.timeoutSeconds),
-          )
-        : '';
+      const jobIsOurs = cached !== undefined && controllerOf(cached)?.uid === uid;
+      const files = requestFiles(req, resolution);
+      const needSecret = !filesFitInline(files) && !secretReady.has(uid);
+      if (jobIsOurs && !needSecret) return { name: names.job, created: false };
       const [, created] = await Promise.all([
-        needSecret ? createOrAdopt(RESOURCES.secrets, buildSecret(req, resolution, token), req) : false,
-        cached && controllerOf(cached)?.uid === uid
-          ? Promise.resolve(false)
-          : createOrAdopt(RESOURCES.jobs, buildJob(req, resolution, config), req),
+        needSecret ? createOrAdopt(RESOURCES.secrets, buildFilesSecret(req, resolution, files), req) : false,
+        jobIsOurs ? false : createOrAdopt(RESOURCES.jobs, buildJob(req, resolution, config, files), req),
       ]);
-      childrenReady.add(uid);
+      if (needSecret) secretReady.add(uid);
       return { name: names.job, created };
     },
     async delete(req) {
@@ -296,12 +289,17 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
     async cleanup(req) {
       const ns = req.metadata.namespace ?? 'default';
       const names = childNames(req.metadata.name);
-      try {
-        await client.delete(RESOURCES.secrets, ns, names.secret);
-      } catch (e) {
-        if (!isNotFound(e)) throw e;
+      const uid = req.metadata.uid ?? '';
+      const job = jobs.get(`${ns}/${names.job}`);
+      // only a run whose files did not fit in annotations has a Secret to remove
+      if (secretReady.has(uid) || job?.metadata.annotations?.[FILES_ANNOTATION] === 'secret') {
+        try {
+          await client.delete(RESOURCES.secrets, ns, names.secret);
+        } catch (e) {
+          if (!isNotFound(e)) throw e;
+        }
       }
-      childrenReady.delete(req.metadata.uid ?? '');
+      secretReady.delete(uid);
     },
     *activeRuns(): Iterable<ActiveRun> {
       for (const job of jobs.list()) {
@@ -336,6 +334,9 @@ function slimJob(o: KubeObject): Job {
       uid: j.metadata.uid,
       resourceVersion: j.metadata.resourceVersion,
       labels: j.metadata.labels,
+      ...(j.metadata.annotations?.[FILES_ANNOTATION]
+        ? { annotations: { [FILES_ANNOTATION]: j.metadata.annotations[FILES_ANNOTATION] } }
+        : {}),
       ownerReferences: j.metadata.ownerReferences,
       ...(j.metadata.deletionTimestamp ? { deletionTimestamp: j.metadata.deletionTimestamp } : {}),
     },

@@ -2,7 +2,15 @@ import { describe, expect, it } from 'vitest';
 import type { AiAgent, AiModel, InferenceRequest } from '../api/v1alpha1/index.ts';
 import { loadConfig } from './config.ts';
 import { type Job, observeJob } from './job-runtime.ts';
-import { buildJob, childNames, labelValue, userPodLabels } from './job-spec.ts';
+import {
+  buildFilesSecret,
+  buildJob,
+  childNames,
+  filesFitInline,
+  labelValue,
+  requestFiles,
+  userPodLabels,
+} from './job-spec.ts';
 import type { Resolution } from './resolve.ts';
 
 const config = loadConfig({ INGEST_TOKEN_SECRET: 'x'.repeat(32), MODELS_PVC_NAME: 'models' });
@@ -70,6 +78,102 @@ describe('job spec', () => {
     expect(pod.containers[0].resources).toEqual({ limits: { memory: '2Gi' } });
     expect(pod.volumes).toContainEqual({ name: 'models', persistentVolumeClaim: { claimName: 'models' } });
     expect(pod.automountServiceAccountToken).toBe(false);
+  });
+});
+
+// biome-ignore lint/suspicious/noExplicitAny: the tests read arbitrary pod spec fields
+type AnyPod = Record<string, any>;
+const podTemplate = (j: unknown) =>
+  (j as { spec: { template: { metadata: { annotations: Record<string, string> }; spec: AnyPod } } }).spec
+    .template;
+
+describe('the run carries its own files and ingest credential', () => {
+  it('puts the request files in the pod annotations, projected by a downward API volume', () => {
+    const files = requestFiles(req, resolution);
+    const template = podTemplate(buildJob(req, resolution, config));
+    expect(template.metadata.annotations).toEqual({
+      'labrats.work/request': req.metadata.name,
+      'labrats.work/request-uid': 'u-1',
+      'labrats.work/request.json': files['request.json'],
+      'labrats.work/instructions.md': 'x',
+    });
+    expect(JSON.parse(files['request.json']!)).toMatchObject({ name: req.metadata.name, uid: 'u-1' });
+    expect(template.spec.volumes).toContainEqual({
+      name: 'config',
+      downwardAPI: {
+        items: [
+          {
+            path: 'request.json',
+            fieldRef: { fieldPath: "metadata.annotations['labrats.work/request.json']" },
+          },
+          {
+            path: 'instructions.md',
+            fieldRef: { fieldPath: "metadata.annotations['labrats.work/instructions.md']" },
+          },
+        ],
+      },
+    });
+  });
+
+  it('projects a ServiceAccount token for ingest that outlives the deadline, and stores no token', () => {
+    const template = podTemplate(buildJob(req, resolution, config));
+    expect(template.spec.volumes).toContainEqual({
+      name: 'ingest-token',
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: 'ai-agents-ingest',
+              expirationSeconds: 900,
+              path: 'ingest-token',
+            },
+          },
+        ],
+      },
+    });
+    const c = template.spec.containers[0];
+    expect(c.volumeMounts).toContainEqual({
+      name: 'ingest-token',
+      mountPath: '/var/run/secrets/ai-agents',
+      readOnly: true,
+    });
+    expect(c.env).toContainEqual({
+      name: 'AI_AGENTS_INGEST_TOKEN_FILE',
+      value: '/var/run/secrets/ai-agents/ingest-token',
+    });
+    expect(JSON.stringify(template)).not.toContain('secretKeyRef');
+  });
+
+  it('moves files too large for annotations into a Secret the Job mounts instead', () => {
+    const big = { ...req, spec: { ...req.spec, prompt: 'é'.repeat(70_000) } }; // 140 KB in UTF-8
+    const files = requestFiles(big, resolution);
+    expect(filesFitInline(files)).toBe(false);
+    expect(filesFitInline(requestFiles(req, resolution))).toBe(true);
+    const jobObj = buildJob(big, resolution, config, files);
+    const template = podTemplate(jobObj);
+    expect(Object.keys(template.metadata.annotations)).toEqual([
+      'labrats.work/request',
+      'labrats.work/request-uid',
+    ]);
+    expect(jobObj.metadata.annotations?.['labrats.work/request-files']).toBe('secret');
+    const names = childNames(big.metadata.name);
+    expect(template.spec.volumes).toContainEqual({
+      name: 'config',
+      secret: {
+        secretName: names.secret,
+        items: [
+          { key: 'request.json', path: 'request.json' },
+          { key: 'instructions.md', path: 'instructions.md' },
+        ],
+      },
+    });
+    const secret = buildFilesSecret(big, resolution, files) as unknown as {
+      metadata: { name: string; ownerReferences: { uid: string }[] };
+      stringData: Record<string, string>;
+    };
+    expect(secret.metadata.name).toBe(names.secret);
+    expect(secret.metadata.ownerReferences[0]!.uid).toBe('u-1');
+    expect(Object.keys(secret.stringData).sort()).toEqual(['instructions.md', 'request.json']);
   });
 });
 

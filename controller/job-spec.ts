@@ -1,23 +1,31 @@
-// Pure builders for an executor run's children: one Secret (the request files and the ingest
-// token) and the Job. Names are deterministic (≤ 63 characters), every child carries a controller
-// ownerReference to the request and our labels.
+// Pure builders for an executor run's children: the Job, and only when the request files are too
+// large for the pod's annotations a Secret holding them. The Job carries everything else itself:
+// the request files in its pod template's annotations (projected as files by a downward API
+// volume) and, for ingest, a ServiceAccount token the kubelet projects with our audience. So an
+// admitted request costs the apiserver one create. Names are deterministic (≤ 63 characters),
+// every child carries a controller ownerReference to the request and our labels.
 import { createHash } from 'node:crypto';
 import {
   EXECUTOR_CONFIG_DIR,
   EXECUTOR_ENV,
   EXIT_BAD_REQUEST,
   type ExecutorRequest,
+  INGEST_TOKEN_DIR,
+  INGEST_TOKEN_PATH,
   INSTRUCTIONS_FILE,
   LABELS,
   MANAGED_BY,
+  MAX_INLINE_FILES_BYTES,
   MODEL_INIT_ENV,
   MODEL_INIT_PROGRAM,
   MODELS_MOUNT,
   REQUEST_FILE,
+  RUN_ANNOTATIONS,
   UPLOADS_MOUNT,
   WORKSPACE_MOUNT,
 } from '../api/v1alpha1/executor-contract.ts';
 import { API_VERSION, type InferenceRequest } from '../api/v1alpha1/index.ts';
+import { INGEST_AUDIENCE } from '../api/v1alpha1/ingest-token.ts';
 import { childName } from '../api/v1alpha1/names.ts';
 import { type Config, executorImage } from './config.ts';
 import type { KubeObject, OwnerReference } from './kube.ts';
@@ -25,7 +33,10 @@ import type { Resolution } from './resolve.ts';
 
 export const EXECUTOR_CONTAINER = 'executor';
 export const MODEL_INIT_CONTAINER = 'fetch-model';
-export const TOKEN_KEY = 'token';
+/** Where the executor reads its ingest token (projected by the kubelet, rotated in place). */
+export const INGEST_TOKEN_FILE = `${INGEST_TOKEN_DIR}/${INGEST_TOKEN_PATH}`;
+/** On a Job whose request files are in a Secret (too large for annotations): cleanup deletes it. */
+export const FILES_ANNOTATION = 'labrats.work/request-files';
 export const MODEL_LABEL = 'labrats.work/model';
 export const COMPONENT_EXECUTOR = 'executor';
 /** Selects everything the controller creates for executor runs. */
@@ -33,14 +44,14 @@ export const EXECUTOR_SELECTOR = `${LABELS.managedBy}=${MANAGED_BY},${LABELS.com
 
 export interface ChildNames {
   job: string;
-  /** request.json, instructions.md and the ingest token (a prompt may be as sensitive as a token) */
+  /** request.json and instructions.md when they are too large for annotations */
   secret: string;
 }
 
 export function childNames(requestName: string): ChildNames {
   return {
     job: childName(requestName, 'run'),
-    secret: childName(requestName, 'ingest'),
+    secret: childName(requestName, 'files'),
   };
 }
 
@@ -173,7 +184,19 @@ export function requestFiles(req: InferenceRequest, r: Resolution): Record<strin
   };
 }
 
-export function buildSecret(req: InferenceRequest, r: Resolution, token: string): KubeObject {
+/** Whether the request files fit in the pod's annotations (else they go in a Secret). */
+export function filesFitInline(files: Record<string, string>): boolean {
+  let bytes = 0;
+  for (const text of Object.values(files)) bytes += Buffer.byteLength(text, 'utf8');
+  return bytes <= MAX_INLINE_FILES_BYTES;
+}
+
+/** The Secret for request files too large for annotations (a prompt may be as sensitive as a token). */
+export function buildFilesSecret(
+  req: InferenceRequest,
+  r: Resolution,
+  files: Record<string, string>,
+): KubeObject {
   const names = childNames(req.metadata.name);
   return {
     apiVersion: 'v1',
@@ -185,30 +208,72 @@ export function buildSecret(req: InferenceRequest, r: Resolution, token: string)
       labels: ourLabels(req, r),
       ownerReferences: [ownerRef(req)],
     },
-    stringData: { ...requestFiles(req, r), [TOKEN_KEY]: token },
+    stringData: files,
   };
 }
 
 /** Where the Job's deadline puts the end of the run (the ingest token expires then, plus slack). */
 export function tokenExpiry(now: Date, timeoutSeconds: number): Date {
-  return new Date(now.getTime() + (timeoutSeconds + 600) * 1000);
+  return new Date(now.getTime() + tokenLifetimeSeconds(timeoutSeconds) * 1000);
 }
 
-export function buildJob(req: InferenceRequest, r: Resolution, config: Config): KubeObject {
+/** The ingest token's lifetime: the run's deadline plus slack (the kubelet rotates it at 80 %). */
+export function tokenLifetimeSeconds(timeoutSeconds: number): number {
+  return timeoutSeconds + 600;
+}
+
+/**
+ * The executor Job. `files` are the request files (requestFiles()); when they do not fit in
+ * annotations the Job mounts them from the Secret buildFilesSecret() makes instead.
+ */
+export function buildJob(
+  req: InferenceRequest,
+  r: Resolution,
+  config: Config,
+  files: Record<string, string> = requestFiles(req, r),
+): KubeObject {
   const names = childNames(req.metadata.name);
+  const inline = filesFitInline(files);
   const labels = ourLabels(req, r);
   const podLabels = { ...userPodLabels(req.spec.labels), ...labels };
   const workspaceSubPath = [config.WORKSPACE_SUBPATH_PREFIX, req.metadata.name].filter(Boolean).join('/');
   const workspace = config.WORKSPACE_PVC_NAME
     ? { name: 'workspace', persistentVolumeClaim: { claimName: config.WORKSPACE_PVC_NAME } }
     : { name: 'workspace', emptyDir: {} };
+  const fileAnnotation: Record<string, string> = {
+    [REQUEST_FILE]: RUN_ANNOTATIONS.requestFile,
+    [INSTRUCTIONS_FILE]: RUN_ANNOTATIONS.instructionsFile,
+  };
   const volumes: unknown[] = [
-    // the request files only: the token reaches the executor as an environment variable
+    inline
+      ? {
+          name: 'config',
+          downwardAPI: {
+            items: [REQUEST_FILE, INSTRUCTIONS_FILE].map((f) => ({
+              path: f,
+              fieldRef: { fieldPath: `metadata.annotations['${fileAnnotation[f]}']` },
+            })),
+          },
+        }
+      : {
+          name: 'config',
+          secret: {
+            secretName: names.secret,
+            items: [REQUEST_FILE, INSTRUCTIONS_FILE].map((f) => ({ key: f, path: f })),
+          },
+        },
     {
-      name: 'config',
-      secret: {
-        secretName: names.secret,
-        items: [REQUEST_FILE, INSTRUCTIONS_FILE].map((f) => ({ key: f, path: f })),
+      name: 'ingest-token',
+      projected: {
+        sources: [
+          {
+            serviceAccountToken: {
+              audience: INGEST_AUDIENCE,
+              expirationSeconds: tokenLifetimeSeconds(r.timeoutSeconds),
+              path: INGEST_TOKEN_PATH,
+            },
+          },
+        ],
       },
     },
     workspace,
@@ -219,6 +284,7 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
   ];
   const mounts: unknown[] = [
     { name: 'config', mountPath: EXECUTOR_CONFIG_DIR, readOnly: true },
+    { name: 'ingest-token', mountPath: INGEST_TOKEN_DIR, readOnly: true },
     {
       name: 'workspace',
       mountPath: WORKSPACE_MOUNT,
@@ -267,7 +333,7 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
   const env = [
     ...(r.model.spec.env ?? []).filter((e) => !e.name.startsWith('AI_AGENTS_')),
     { name: EXECUTOR_ENV.ingestUrl, value: config.INGEST_URL },
-    { name: EXECUTOR_ENV.ingestToken, valueFrom: { secretKeyRef: { name: names.secret, key: TOKEN_KEY } } },
+    { name: EXECUTOR_ENV.ingestTokenFile, value: INGEST_TOKEN_FILE },
     { name: EXECUTOR_ENV.request, value: req.metadata.name },
     { name: EXECUTOR_ENV.namespace, value: req.metadata.namespace ?? 'default' },
     { name: EXECUTOR_ENV.configDir, value: EXECUTOR_CONFIG_DIR },
@@ -305,7 +371,10 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
       name: names.job,
       namespace: req.metadata.namespace,
       labels,
-      annotations: { 'labrats.work/prompt-hash': r.prompt.hash },
+      annotations: {
+        'labrats.work/prompt-hash': r.prompt.hash,
+        ...(inline ? {} : { [FILES_ANNOTATION]: 'secret' }),
+      },
       ownerReferences: [ownerRef(req)],
     },
     spec: {
@@ -322,7 +391,21 @@ export function buildJob(req: InferenceRequest, r: Resolution, config: Config): 
         ],
       },
       template: {
-        metadata: { labels: podLabels },
+        metadata: {
+          labels: podLabels,
+          // whose run the pod is (ingest maps its token to the request through these) and, when
+          // they fit, the request files the downward API volume projects
+          annotations: {
+            [RUN_ANNOTATIONS.request]: req.metadata.name,
+            [RUN_ANNOTATIONS.requestUid]: req.metadata.uid ?? '',
+            ...(inline
+              ? {
+                  [RUN_ANNOTATIONS.requestFile]: files[REQUEST_FILE] ?? '',
+                  [RUN_ANNOTATIONS.instructionsFile]: files[INSTRUCTIONS_FILE] ?? '',
+                }
+              : {}),
+          },
+        },
         spec: {
           restartPolicy: 'Never',
           ...(config.EXECUTOR_SERVICE_ACCOUNT

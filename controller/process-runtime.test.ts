@@ -194,16 +194,17 @@ describe('process runtime', () => {
       AI_AGENTS_LLAMA_THREADS: '1',
     });
     expect(env.SECRET_OF_THE_CONTROLLER).toBeUndefined();
-    const claims = await verifyIngestToken(ingestKey(SECRET), env[EXECUTOR_ENV.ingestToken]);
+    // where the Job has its projected token file, the run has a file with a token minted for it
+    const runDir = path.join(dataDir, 'runs', 'team-a', ensured.name);
+    expect(env[EXECUTOR_ENV.ingestTokenFile]).toBe(path.join(runDir, 'token'));
+    expect(env[EXECUTOR_ENV.ingestToken]).toBeUndefined();
+    const token = readFileSync(path.join(runDir, 'token'), 'utf8');
+    const claims = await verifyIngestToken(ingestKey(SECRET), token);
     expect(claims).toEqual({ namespace: 'team-a', request: req.metadata.name, uid: req.metadata.uid });
 
-    // the token is the Secret's: gone after cleanup; the state file never holds it
-    const runDir = path.join(dataDir, 'runs', 'team-a', ensured.name);
-    expect(readFileSync(path.join(runDir, 'token'), 'utf8')).toBe(env[EXECUTOR_ENV.ingestToken]);
+    // the token file is private and gone after cleanup; the state file never holds it
     expect(statSync(path.join(runDir, 'token')).mode & 0o777).toBe(0o600);
-    expect(readFileSync(path.join(runDir, 'state.json'), 'utf8')).not.toContain(
-      env[EXECUTOR_ENV.ingestToken],
-    );
+    expect(readFileSync(path.join(runDir, 'state.json'), 'utf8')).not.toContain(token);
     await runtime.cleanup(req);
     expect(existsSync(path.join(runDir, 'token'))).toBe(false);
     expect([...runtime.activeRuns()]).toEqual([]);

@@ -1,11 +1,12 @@
 // The local executor runtime: the run of a request is a child process on this machine instead of a
 // Kubernetes Job. It builds exactly what the Job runtime builds (job-spec.ts: the request
-// files request.json + instructions.md, the Secret's ingest token, the container's env, the model-cache
+// files request.json + instructions.md, an ingest token, the container's env, the model-cache
 // step, activeDeadlineSeconds and backoffLimit) and maps it onto folders under
 // PROCESS_DATA_DIR:
 //
 //   runs/<namespace>/<run>/config/      the request files (AI_AGENTS_CONFIG_DIR)
-//   runs/<namespace>/<run>/token        the Secret's ingest token (removed by cleanup)
+//   runs/<namespace>/<run>/token        the ingest token (HS256, INGEST_TOKEN_SECRET; removed by
+//                                        cleanup) where the Job has the projected one
 //   runs/<namespace>/<run>/state.json   the run's state, so a restarted controller still knows it
 //   runs/<namespace>/<run>/*.log        output of the model init step and of the executor
 //   workspace/<WORKSPACE_SUBPATH_PREFIX>/<request>   AI_AGENTS_WORKSPACE (same layout as the PVC)
@@ -33,13 +34,12 @@ import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import type { Config } from './config.ts';
 import {
   buildJob,
-  buildSecret,
   CREDENTIALS_DIR,
   childNames,
+  INGEST_TOKEN_FILE,
   MODEL_INIT_CONTAINER,
   MODEL_LABEL,
   requestFiles,
-  TOKEN_KEY,
   tokenExpiry,
 } from './job-spec.ts';
 import { isNotFound, type KubeClient, RESOURCES } from './kube.ts';
@@ -218,7 +218,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
   const graceMs = opts.killGraceMs ?? 5000;
   const retryDelayMs = opts.retryDelayMs ?? 1000;
   const parentEnv = opts.env ?? process.env;
-  const key = ingestKey(config.INGEST_TOKEN_SECRET);
+  const key = ingestKey(config.INGEST_TOKEN_SECRET ?? ''); // loadConfig requires it for this runtime
   /** `<namespace>/<run name>` → run */
   const runs = new Map<string, Live>();
   let onChange: (requestKey: string) => void = () => {};
@@ -404,13 +404,11 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     return value;
   }
 
-  /** The executor's env: the Job container's, with the Secret resolved and the mounts mapped. */
+  /** The executor's env: the Job container's, with Secrets resolved and the mounts mapped. */
   async function executorEnv(
     req: InferenceRequest,
     r: Resolution,
     job: JobShape,
-    secretName: string,
-    token: string,
     dir: string,
   ): Promise<Record<string, string>> {
     const ns = req.metadata.namespace ?? 'default';
@@ -419,8 +417,8 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
     for (const [k, v] of Object.entries(parentEnv)) if (v !== undefined && PASSTHROUGH.test(k)) env[k] = v;
     for (const e of container.env ?? []) {
       const ref = e.valueFrom?.secretKeyRef;
-      if (e.value !== undefined) env[e.name] = e.value;
-      else if (ref?.name === secretName && ref.key === TOKEN_KEY) env[e.name] = token;
+      if (e.value === INGEST_TOKEN_FILE) env[e.name] = path.join(dir, 'token');
+      else if (e.value !== undefined) env[e.name] = e.value;
       else if (ref) {
         const value = (await secretData(ns, ref.name))[ref.key];
         if (value === undefined)
@@ -569,7 +567,6 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
         { namespace: ns, request: req.metadata.name, uid },
         tokenExpiry(now(), resolution.timeoutSeconds),
       );
-      const secret = buildSecret(req, resolution, token) as unknown as { stringData: Record<string, string> };
 
       const dir = runDir(ns, names.job);
       await rm(dir, { recursive: true, force: true });
@@ -578,7 +575,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       for (const [file, content] of Object.entries(requestFiles(req, resolution))) {
         await writeFile(path.join(dir, 'config', file), content);
       }
-      await writeFile(path.join(dir, 'token'), secret.stringData[TOKEN_KEY] ?? '', { mode: 0o600 });
+      await writeFile(path.join(dir, 'token'), token, { mode: 0o600 });
 
       const record: RunRecord = {
         name: names.job,
@@ -608,7 +605,7 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       }
       let env: Record<string, string>;
       try {
-        env = await executorEnv(req, resolution, job, names.secret, token, dir);
+        env = await executorEnv(req, resolution, job, dir);
       } catch (e) {
         if (!(e instanceof SecretProblem)) throw e;
         finish(live, 'failed', { reason: 'SecretNotFound', message: e.message });

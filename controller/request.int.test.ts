@@ -1,7 +1,9 @@
 // The request → Job lifecycle against the real control plane (kwok runs the pods).
+
+import { AuthenticationV1Api } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { verifyIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
+import { jobPodIngestToken } from '../test/kubelet-token.ts';
 import { childNames } from './job-spec.ts';
 import { isNotFound, type KubeClient, type KubeObject, RESOURCES } from './kube.ts';
 import type { Running } from './main.ts';
@@ -13,7 +15,6 @@ import {
   getRequest,
   KWOK,
   runInProcess,
-  TEST_INGEST_SECRET,
   testEnv,
 } from './testing.ts';
 
@@ -79,9 +80,9 @@ const phaseOf = async (name: string, want: string) => {
 };
 
 describe('request → Job', () => {
-  it('creates a hardened Job and its Secret (request files, ingest token), then reports Succeeded', async () => {
+  it('creates a hardened Job carrying its request files and a projected ingest token, no Secret; then Succeeded', async () => {
     const req = await createRequest(client, ns.name, 'ok-1', {
-      labels: { team: 'blue', ...KWOK.runFor('1s') },
+      labels: { team: 'blue', ...KWOK.runFor('2s') },
       attachments: ['upl-spec'],
       maxRetries: 2,
       timeoutSeconds: 120,
@@ -144,33 +145,54 @@ describe('request → Job', () => {
         expect.objectContaining({ name: 'models', mountPath: '/models' }),
       ]),
     );
-    const tokenEnv = c.env.find((e: { name: string }) => e.name === 'AI_AGENTS_INGEST_TOKEN');
-    expect(tokenEnv.valueFrom.secretKeyRef).toEqual({ name: names.secret, key: 'token' });
+    expect(c.volumeMounts).toContainEqual(
+      expect.objectContaining({
+        name: 'ingest-token',
+        mountPath: '/var/run/secrets/ai-agents',
+        readOnly: true,
+      }),
+    );
+    expect(c.env).toContainEqual({
+      name: 'AI_AGENTS_INGEST_TOKEN_FILE',
+      value: '/var/run/secrets/ai-agents/ingest-token',
+    });
+    expect(c.env.find((e: { name: string }) => e.name === 'AI_AGENTS_INGEST_TOKEN')).toBeUndefined();
 
-    // the ingest token is bound to this request
-    const secret = await client.get<Obj>(RESOURCES.secrets, ns.name, names.secret);
-    const token = Buffer.from(secret.data!.token!, 'base64').toString();
-    const claims = await verifyIngestToken(new TextEncoder().encode(TEST_INGEST_SECRET), token);
-    expect(claims).toEqual({ namespace: ns.name, request: 'ok-1', uid: req.metadata.uid });
-
-    // the same Secret carries the request and the composed instructions, mounted without the token
-    const file = (key: string) => Buffer.from(secret.data![key]!, 'base64').toString();
-    const request = JSON.parse(file('request.json'));
+    // the request and the composed instructions travel in the pod's annotations, as files
+    const annotations = spec.template.metadata.annotations;
+    expect(annotations['labrats.work/request']).toBe('ok-1');
+    expect(annotations['labrats.work/request-uid']).toBe(req.metadata.uid);
+    const request = JSON.parse(annotations['labrats.work/request.json']);
     expect(request).toMatchObject({
       name: 'ok-1',
       executor: 'claude',
       prompt: 'do ok-1',
       timeoutSeconds: 120,
     });
-    expect(file('instructions.md')).toBe('Write clean code.\n\nYou are a developer.');
+    expect(annotations['labrats.work/instructions.md']).toBe('Write clean code.\n\nYou are a developer.');
     const configVolume = pod.volumes.find((v: { name: string }) => v.name === 'config');
-    expect(configVolume.secret).toMatchObject({
-      secretName: names.secret,
-      items: [
-        { key: 'request.json', path: 'request.json' },
-        { key: 'instructions.md', path: 'instructions.md' },
-      ],
+    expect(configVolume.downwardAPI.items.map((i: { path: string }) => i.path)).toEqual([
+      'request.json',
+      'instructions.md',
+    ]);
+    // nothing else was created for the run
+    await expect(client.get(RESOURCES.secrets, ns.name, names.secret)).rejects.toMatchObject({ code: 404 });
+
+    // the pod the Job controller made gets the projected token from the kubelet (played here); the
+    // apiserver authenticates it for our audience only, as that pod of the executor ServiceAccount
+    const { pod: runPod, token } = await jobPodIngestToken(ns.core, ns.name, names.job);
+    expect(runPod.metadata?.annotations?.['labrats.work/request-uid']).toBe(req.metadata.uid);
+    const auth = ns.kc.makeApiClient(AuthenticationV1Api);
+    const review = await auth.createTokenReview({
+      body: { spec: { token, audiences: ['ai-agents-ingest'] } },
     });
+    expect(review.status?.authenticated).toBe(true);
+    expect(review.status?.user?.username).toBe(`system:serviceaccount:${ns.name}:executor`);
+    expect(review.status?.user?.extra?.['authentication.kubernetes.io/pod-name']).toEqual([
+      runPod.metadata?.name,
+    ]);
+    const otherAudience = await auth.createTokenReview({ body: { spec: { token, audiences: ['api'] } } });
+    expect(otherAudience.status?.authenticated).not.toBe(true);
 
     const done = await eventually('Succeeded', () => phaseOf('ok-1', 'Succeeded'), { timeoutMs: 60_000 });
     expect(done.status).toMatchObject({
@@ -184,8 +206,33 @@ describe('request → Job', () => {
     expect(done.status?.startedAt).toBeTruthy();
     expect(done.status?.completedAt).toBeTruthy();
     expect(done.status?.conditions?.find((x) => x.type === 'Complete')).toMatchObject({ status: 'True' });
-    // the token is removed once the request is over
-    await eventually('ingest Secret deleted', async () => {
+  });
+
+  it('puts request files too large for annotations in a Secret the Job mounts, removed at the end', async () => {
+    // 140 KB in UTF-8: more than annotations carry (MAX_INLINE_FILES_BYTES)
+    await createRequest(client, ns.name, 'big-1', { prompt: 'é'.repeat(70_000), labels: KWOK.runFor('1s') });
+    const names = childNames('big-1');
+    const secret = await eventually('files Secret created', async () => {
+      try {
+        return await client.get<Obj>(RESOURCES.secrets, ns.name, names.secret);
+      } catch (e) {
+        if (isNotFound(e)) return undefined;
+        throw e;
+      }
+    });
+    expect(JSON.parse(Buffer.from(secret.data!['request.json']!, 'base64').toString()).prompt).toBe(
+      'é'.repeat(70_000),
+    );
+    expect(Object.keys(secret.data!).sort()).toEqual(['instructions.md', 'request.json']);
+    const job = await client.get<Obj>(RESOURCES.jobs, ns.name, names.job);
+    expect(
+      job.spec.template.spec.volumes.find((v: { name: string }) => v.name === 'config').secret,
+    ).toMatchObject({
+      secretName: names.secret,
+    });
+    expect(job.spec.template.metadata.annotations['labrats.work/request.json']).toBeUndefined();
+    await eventually('big-1 Succeeded', () => phaseOf('big-1', 'Succeeded'), { timeoutMs: 60_000 });
+    await eventually('files Secret deleted', async () => {
       try {
         await client.get(RESOURCES.secrets, ns.name, names.secret);
         return undefined;
@@ -244,7 +291,8 @@ describe('request → Job', () => {
   });
 
   it('deleting a request removes its children through owner references', async () => {
-    await createRequest(client, ns.name, 'gone-1', { labels: KWOK.hold });
+    // a prompt too large for annotations, so that there is a Secret to collect as well
+    await createRequest(client, ns.name, 'gone-1', { labels: KWOK.hold, prompt: 'é'.repeat(70_000) });
     await eventually('gone-1 Running', () => phaseOf('gone-1', 'Running'), { timeoutMs: 60_000 });
     await client.delete(RESOURCES.inferencerequests, ns.name, 'gone-1', 'Background');
     const names = childNames('gone-1');

@@ -1,6 +1,10 @@
 // What the controller gives an executor Job and what the executor promises back.
 
-/** Files the controller mounts from the request's ConfigMap. */
+/**
+ * Files the executor finds in its config directory. The Job runtime projects them from the pod's
+ * own annotations (RUN_ANNOTATIONS) through a downward API volume, or, when they are too large for
+ * annotations (MAX_INLINE_FILES_BYTES), from a Secret owned by the request.
+ */
 export const EXECUTOR_CONFIG_DIR = '/etc/ai-agents';
 export const REQUEST_FILE = 'request.json'; // ExecutorRequest below
 export const INSTRUCTIONS_FILE = 'instructions.md'; // composed instructions
@@ -11,13 +15,33 @@ export const MODELS_MOUNT = '/models';
 /** Environment variables set on the executor container. */
 export const EXECUTOR_ENV = {
   ingestUrl: 'AI_AGENTS_INGEST_URL', // full URL of POST /api/events/ingest
-  ingestToken: 'AI_AGENTS_INGEST_TOKEN', // from the per-request Secret
+  ingestToken: 'AI_AGENTS_INGEST_TOKEN', // the token itself (local process runtime, tests)
+  ingestTokenFile: 'AI_AGENTS_INGEST_TOKEN_FILE', // a file holding it, re-read on every use
   request: 'AI_AGENTS_REQUEST', // request name
   namespace: 'AI_AGENTS_NAMESPACE',
   configDir: 'AI_AGENTS_CONFIG_DIR', // defaults to EXECUTOR_CONFIG_DIR
   workspace: 'AI_AGENTS_WORKSPACE', // per-request working directory
   executor: 'AI_AGENTS_EXECUTOR', // claude | codex | llama | bonsai
 } as const;
+
+/**
+ * The ingest credential of an executor Job: a ServiceAccount token the kubelet projects into the
+ * pod with the audience INGEST_AUDIENCE (api/v1alpha1/ingest-token.ts) and rotates before it
+ * expires. Ingest checks it with a TokenReview and maps its pod to the request through the pod's
+ * annotations and owner. Nothing is stored for it, and it stops working when the pod is gone.
+ */
+export const INGEST_TOKEN_DIR = '/var/run/secrets/ai-agents';
+export const INGEST_TOKEN_PATH = 'ingest-token';
+
+/** Annotations on an executor pod (set in its Job's template): whose run it is, and its files. */
+export const RUN_ANNOTATIONS = {
+  request: 'labrats.work/request',
+  requestUid: 'labrats.work/request-uid',
+  requestFile: 'labrats.work/request.json',
+  instructionsFile: 'labrats.work/instructions.md',
+} as const;
+/** Request files up to this size (UTF-8, both together) travel in annotations; larger ones in a Secret. */
+export const MAX_INLINE_FILES_BYTES = 128 * 1024;
 
 /** The model-cache init program (in the llama/bonsai images) and its environment. */
 export const MODEL_INIT_PROGRAM = '/app/executor/model-init/main.ts';

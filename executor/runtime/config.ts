@@ -1,5 +1,6 @@
 // Everything the executor reads from its environment: the contract's paths (each overridable by env so
 // tests run outside a container), the ingest endpoint, and request.json validated before anything runs.
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
@@ -83,7 +84,8 @@ export interface ExecutorPaths {
 
 export interface IngestConfig {
   url: string;
-  token: string;
+  /** The bearer token for the next POST (a projected token file is re-read: the kubelet rotates it). */
+  token(): string;
   request: string;
 }
 
@@ -132,13 +134,43 @@ export function resolveTimings(env: Env = process.env): RuntimeTimings {
   };
 }
 
+/**
+ * The ingest token: AI_AGENTS_INGEST_TOKEN itself, or the file AI_AGENTS_INGEST_TOKEN_FILE names
+ * (the Job's projected ServiceAccount token), read now and again before every use; a read that fails
+ * later (the kubelet swapping it) keeps the last token read.
+ */
+function ingestToken(env: Env): (() => string) | undefined {
+  const fixed = env[EXECUTOR_ENV.ingestToken];
+  if (fixed) return () => fixed;
+  const file = env[EXECUTOR_ENV.ingestTokenFile];
+  if (!file) return undefined;
+  const read = () => readFileSync(file, 'utf8').trim();
+  let last: string;
+  try {
+    last = read();
+  } catch (error) {
+    throw new BadRequestError(
+      `${EXECUTOR_ENV.ingestTokenFile}: cannot read ${file} (${(error as Error).message})`,
+    );
+  }
+  if (!last) throw new BadRequestError(`${EXECUTOR_ENV.ingestTokenFile}: ${file} is empty`);
+  return () => {
+    try {
+      last = read() || last;
+    } catch {
+      // keep the last one
+    }
+    return last;
+  };
+}
+
 export function resolveIngest(env: Env = process.env): IngestConfig {
   const url = env[EXECUTOR_ENV.ingestUrl];
-  const token = env[EXECUTOR_ENV.ingestToken];
+  const token = ingestToken(env);
   const request = env[EXECUTOR_ENV.request];
   const missing = [
     [EXECUTOR_ENV.ingestUrl, url],
-    [EXECUTOR_ENV.ingestToken, token],
+    [`${EXECUTOR_ENV.ingestToken} or ${EXECUTOR_ENV.ingestTokenFile}`, token],
     [EXECUTOR_ENV.request, request],
   ]
     .filter(([, value]) => !value)

@@ -189,7 +189,7 @@ export class IngestSender {
     try {
       response = await this.#fetch(this.#ingest.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#ingest.token}` },
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#ingest.token()}` },
         body,
         signal: AbortSignal.timeout(this.#options.requestTimeoutMs),
       });

@@ -12,10 +12,11 @@ import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { EXECUTOR_ENV } from '../../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../../api/v1alpha1/index.ts';
-import { childNames, EXECUTOR_CONTAINER, TOKEN_KEY } from '../../controller/job-spec.ts';
+import { childNames, EXECUTOR_CONTAINER } from '../../controller/job-spec.ts';
 import { RESOURCES } from '../../controller/kube.ts';
 import { adminClient, createFixtures, getRequest, KWOK } from '../../controller/testing.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../../test/kube.ts';
+import { jobPodIngestToken } from '../../test/kubelet-token.ts';
 import { CHROMIUM, launchChromium } from './browser.ts';
 import { NGINX, type Stack, SUBMIT_CALLER, SUBMIT_KEY, startStack } from './stack.ts';
 
@@ -70,15 +71,11 @@ async function request(name: string): Promise<InferenceRequest> {
 
 /**
  * The executor's side of a run, as the Job the controller created describes it: the ingest URL
- * from the container's environment and the token from the per-request Secret.
+ * from the container's environment and the token the kubelet projects into its pod.
  */
 async function executorOf(name: string) {
   const names = childNames(name);
-  const token = await eventually('the ingest token Secret', async () => {
-    const s = await ns.core.readNamespacedSecret({ name: names.secret, namespace: ns.name });
-    const b64 = s.data?.[TOKEN_KEY];
-    return b64 ? Buffer.from(b64, 'base64').toString('utf8') : undefined;
-  });
+  const { token } = await jobPodIngestToken(ns.core, ns.name, names.job);
   const job = await ns.batch.readNamespacedJob({ name: names.job, namespace: ns.name });
   const container = job.spec?.template.spec?.containers.find((c) => c.name === EXECUTOR_CONTAINER);
   const url = container?.env?.find((e) => e.name === EXECUTOR_ENV.ingestUrl)?.value;
