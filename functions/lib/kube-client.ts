@@ -3,7 +3,7 @@
 // the KubeConfig's one pool of kept-alive connections (kube-http.ts).
 import type { KubeConfig } from '@kubernetes/client-node';
 import { customObjectPath, type Kind } from '../../api/v1alpha1/index.ts';
-import type { Kube, KubeObject, ListResult, SecretData } from './kube.ts';
+import type { Kube, KubeObject, ListResult, SecretData, TokenReviewStatus } from './kube.ts';
 import { type KubeHttp, kubeHttpFor } from './kube-http.ts';
 
 const MERGE_PATCH = 'application/merge-patch+json';
@@ -70,5 +70,21 @@ export function createKubeClient(kc: KubeConfig, namespace: string, http: KubeHt
         data: Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, decode(v)])),
       }));
     },
+    async reviewToken(token: string, audiences: string[]): Promise<TokenReviewStatus> {
+      const res = await http.request<{ status?: TokenReviewStatus }>(
+        'POST',
+        '/apis/authentication.k8s.io/v1/tokenreviews',
+        {
+          body: {
+            apiVersion: 'authentication.k8s.io/v1',
+            kind: 'TokenReview',
+            spec: { token, audiences },
+          },
+        },
+      );
+      return res.status ?? {};
+    },
+    getPod: (name: string) =>
+      http.request<KubeObject>('GET', `/api/v1/namespaces/${ns}/pods/${encodeURIComponent(name)}`),
   };
 }

@@ -1,5 +1,6 @@
 // The functions' view of the Kubernetes API: a few verbs on our custom resources in one
-// namespace, plus the API-key Secrets. The real implementation (kube-client.ts) uses
+// namespace, plus the API-key Secrets, and what ingest needs to check an executor's ServiceAccount
+// token (a TokenReview and the executor's Pod). The real implementation (kube-client.ts) uses
 // @kubernetes/client-node with the functions' ServiceAccount; unit tests use memory-kube.ts.
 import type { Kind } from '../../api/v1alpha1/index.ts';
 import type { KubeObject } from '../../api/v1alpha1/kube-object.ts';
@@ -23,6 +24,15 @@ export interface SecretData {
   data: Record<string, string>;
 }
 
+/** The status of a TokenReview (authentication.k8s.io/v1). */
+export interface TokenReviewStatus {
+  authenticated?: boolean;
+  /** The requested audiences the token is valid for. */
+  audiences?: string[];
+  user?: { username?: string; uid?: string; groups?: string[]; extra?: Record<string, string[]> };
+  error?: string;
+}
+
 export interface Kube {
   readonly namespace: string;
   list<T extends KubeObject = KubeObject>(kind: Kind, opts?: ListOptions): Promise<ListResult<T>>;
@@ -36,6 +46,10 @@ export interface Kube {
   delete(kind: Kind, name: string): Promise<void>;
   /** Secrets with the given label selector (API keys). */
   listSecrets(labelSelector: string): Promise<SecretData[]>;
+  /** TokenReview: who a bearer token belongs to, if it is valid for one of `audiences`. */
+  reviewToken(token: string, audiences: string[]): Promise<TokenReviewStatus>;
+  /** A Pod in the namespace (metadata is what ingest reads). */
+  getPod(name: string): Promise<KubeObject>;
 }
 
 export interface StatusCause {

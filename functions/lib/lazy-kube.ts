@@ -31,5 +31,7 @@ export function lazyKube(namespace: string, load: () => Promise<Kube>): LazyKube
     patchStatus: async (kind, name, patch) => (await get()).patchStatus(kind, name, patch),
     delete: async (kind, name) => (await get()).delete(kind, name),
     listSecrets: async (selector) => (await get()).listSecrets(selector),
+    reviewToken: async (token, audiences) => (await get()).reviewToken(token, audiences),
+    getPod: async (name) => (await get()).getPod(name),
   } as LazyKube;
 }

@@ -1,10 +1,18 @@
 // An in-memory Kube for unit tests and the cross-runtime behavioural suite. It keeps the parts of
 // apiserver behaviour the functions rely on: names unique per kind (409 AlreadyExists), 404s,
 // resourceVersion, the status subresource, label selectors, limit/continue, and spec validation
-// (422 Invalid with field causes) from the same zod schemas the CRDs are generated from.
+// (422 Invalid with field causes) from the same zod schemas the CRDs are generated from. Pods and
+// TokenReviews are what tests put in `pods` and `tokens`.
 // Integration tests use the real apiserver instead; this is a convenience, never the proof.
 import { definitionOf, type Kind } from '../../api/v1alpha1/index.ts';
-import { type Kube, KubeError, type KubeObject, type ListOptions, type SecretData } from './kube.ts';
+import {
+  type Kube,
+  KubeError,
+  type KubeObject,
+  type ListOptions,
+  type SecretData,
+  type TokenReviewStatus,
+} from './kube.ts';
 
 const clone = <T>(v: T): T => structuredClone(v);
 
@@ -43,6 +51,10 @@ export function matchesSelector(
 export interface MemoryKube extends Kube {
   /** Secrets visible to listSecrets, with their labels. */
   secrets: { name: string; labels: Record<string, string>; data: Record<string, string> }[];
+  /** Pods visible to getPod, by name. */
+  pods: Map<string, KubeObject>;
+  /** Tokens the TokenReview knows (any other is not authenticated): their audiences and user. */
+  tokens: Map<string, { audiences: string[]; user: NonNullable<TokenReviewStatus['user']> }>;
   /** Count of calls by verb (tests read it to prove "no write happened"). */
   calls: Record<string, number>;
   /** Every object of a kind, sorted by name. */
@@ -109,6 +121,8 @@ export function createMemoryKube(namespace = 'ai-agents'): MemoryKube {
   return {
     namespace,
     secrets: [],
+    pods: new Map(),
+    tokens: new Map(),
     calls,
     failNext(verb, err) {
       failures.set(verb, err);
@@ -251,6 +265,23 @@ export function createMemoryKube(namespace = 'ai-agents'): MemoryKube {
       return this.secrets
         .filter((s) => matchesSelector(s.labels, labelSelector))
         .map((s) => ({ name: s.name, data: { ...s.data } }));
+    },
+    // as the apiserver: a token is authenticated for the requested audiences it was issued for
+    async reviewToken(token: string, audiences: string[]): Promise<TokenReviewStatus> {
+      enter('reviewToken');
+      const known = this.tokens.get(token);
+      if (!known) return { authenticated: false, error: 'invalid bearer token' };
+      const valid = audiences.length ? audiences.filter((a) => known.audiences.includes(a)) : known.audiences;
+      if (!valid.length) {
+        return { authenticated: false, error: 'token audiences is invalid for the target audiences' };
+      }
+      return { authenticated: true, audiences: valid, user: clone(known.user) };
+    },
+    async getPod(name: string) {
+      enter('getPod');
+      const pod = this.pods.get(name);
+      if (!pod) throw new KubeError(404, 'NotFound', `pods "${name}" not found`);
+      return clone(pod);
     },
   };
 }
