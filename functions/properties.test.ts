@@ -19,6 +19,7 @@ async function target(): Promise<PropertyTarget> {
     request: a,
     token: await h.ingestToken(a),
     otherToken: await h.ingestToken(b),
+    executorToken: (await h.executorToken(a)).token,
     countRequests: async () => h.kube.all('InferenceRequest').length,
     namespace: 'ai-agents',
   };

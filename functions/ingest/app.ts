@@ -1,18 +1,25 @@
-// POST /api/events/ingest — public; `Authorization: Bearer <job token>` minted by the controller
-// for one request. Everything is checked before anything is written: token (401), request match
-// (403), body (400/413), the completed event's payload (400); then the batch is appended to the
-// request's log (idempotent on seq; a gap or anything after the end is 409) and a summary is
-// queued for the request's status (coalesced by the status writer).
+// POST /api/events/ingest — public; `Authorization: Bearer <job token>`, one of two kinds, told
+// apart by the JWT header's `alg`:
+//   - HS256: a token the controller minted for one request with INGEST_TOKEN_SECRET (the local
+//     process runtime);
+//   - an asymmetric alg (RS256, ES256, …): the executor pod's projected ServiceAccount token with
+//     the audience INGEST_AUDIENCE, checked by a TokenReview and the pod (executor-token.ts).
+// Everything is checked before anything is written: token (401; 502/503 when the apiserver cannot
+// check it), request match (403), body (400/413), the completed event's payload (400); then the
+// batch is appended to the request's log (idempotent on seq; a gap or anything after the end is
+// 409) and a summary is queued for the request's status (coalesced by the status writer).
 import { Hono } from 'hono';
+import { decodeProtectedHeader } from 'jose';
 import { completion, type ExecutorEvent, ingestBatch } from '../../api/v1alpha1/events.ts';
 import { isTerminal } from '../../api/v1alpha1/index.ts';
-import { ingestKey, verifyIngestToken } from '../../api/v1alpha1/ingest-token.ts';
+import { type IngestClaims, ingestKey, verifyIngestToken } from '../../api/v1alpha1/ingest-token.ts';
 import { limitBody, requireJson, validate } from '../lib/body.ts';
 import { ApiError, fieldIssues } from '../lib/errors.ts';
 import { EventLogError } from '../lib/event-store.ts';
 import { isKubeError } from '../lib/kube.ts';
 import { kubeToApiError } from '../lib/kube-errors.ts';
 import type { Services } from '../lib/services.ts';
+import { createExecutorTokenVerifier, ExecutorTokenRejected } from './executor-token.ts';
 import type { StatusSummary } from './status-writer.ts';
 
 declare module 'hono' {
@@ -65,8 +72,48 @@ export function summarize(accepted: readonly ExecutorEvent[], lastSeq: number): 
   return summary;
 }
 
+/** JWS algorithms a Kubernetes ServiceAccount token can be signed with. */
+const ASYMMETRIC_ALG = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
+
 export function ingestApp(s: Services): Hono {
   const key = ingestKey(s.config.ingestTokenSecret);
+  const executorTokens = createExecutorTokenVerifier({ kube: s.kube, now: s.now });
+  const invalid = () =>
+    new ApiError('unauthorized', 'the job token is not valid', {
+      headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents-ingest", error="invalid_token"' },
+    });
+
+  async function claimsOf(token: string): Promise<IngestClaims> {
+    let alg: unknown;
+    try {
+      alg = decodeProtectedHeader(token).alg;
+    } catch {
+      throw invalid();
+    }
+    if (alg === 'HS256') {
+      try {
+        return await verifyIngestToken(key, token);
+      } catch {
+        throw invalid();
+      }
+    }
+    if (typeof alg !== 'string' || !ASYMMETRIC_ALG.test(alg)) throw invalid();
+    try {
+      return await executorTokens.verify(token);
+    } catch (err) {
+      if (err instanceof ExecutorTokenRejected) {
+        s.log.debug('executor token refused', { reason: err.message });
+        throw invalid();
+      }
+      // the apiserver could not say: never a 401 for what may be a valid token
+      const apiErr = kubeToApiError(err, 'token review');
+      if (apiErr.status >= 500) throw apiErr;
+      throw new ApiError('upstream_error', 'the Kubernetes API could not check the job token', {
+        cause: err,
+      });
+    }
+  }
+
   const app = new Hono();
   app.post(
     '/',
@@ -77,13 +124,7 @@ export function ingestApp(s: Services): Hono {
           headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents-ingest"' },
         });
       }
-      try {
-        c.set('ingestClaims', await verifyIngestToken(key, m[1]!));
-      } catch {
-        throw new ApiError('unauthorized', 'the job token is not valid', {
-          headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents-ingest", error="invalid_token"' },
-        });
-      }
+      c.set('ingestClaims', await claimsOf(m[1]!));
       await next();
     },
     limitBody(s.config.ingestMaxBodyBytes),

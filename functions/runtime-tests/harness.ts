@@ -3,11 +3,14 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ingestKey, mintIngestToken } from '../../api/v1alpha1/ingest-token.ts';
+import { RUN_ANNOTATIONS } from '../../api/v1alpha1/executor-contract.ts';
+import { INGEST_AUDIENCE, ingestKey, mintIngestToken } from '../../api/v1alpha1/ingest-token.ts';
+import { childName } from '../../api/v1alpha1/names.ts';
 import { type App, createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { sha256, toHex } from '../lib/api-keys.ts';
 import { createFileEventStore } from '../lib/event-store.ts';
+import type { KubeObject } from '../lib/kube.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMemoryKube, type MemoryKube } from '../lib/memory-kube.ts';
 import { asUser, testRequireRole } from '../testing/auth.ts';
@@ -26,6 +29,8 @@ export interface Harness {
   req(path: string, init?: RequestInit & { role?: 'viewer' | 'operator' | 'admin' }): Promise<Response>;
   submit(body: unknown, headers?: Record<string, string>): Promise<Response>;
   ingestToken(request: string, opts?: { uid?: string; namespace?: string }): Promise<string>;
+  /** An executor pod of `request`'s run Job and its ServiceAccount token, known to the memory Kube. */
+  executorToken(request: string, opts?: ExecutorPodOptions): Promise<{ token: string; pod: KubeObject }>;
   ingest(token: string, body: unknown): Promise<Response>;
   addKeySecret(name: string, caller: string, keys: string[]): Promise<void>;
 }
@@ -79,6 +84,17 @@ export function harness(env: Record<string, string> = {}): Harness {
         new Date(Date.now() + 3600_000),
       );
     },
+    async executorToken(request, opts = {}) {
+      const uid = (await kube.get('InferenceRequest', request)).metadata.uid!;
+      const pod = executorPod(request, uid, opts);
+      kube.pods.set(pod.metadata.name, pod);
+      const token = fakeServiceAccountToken();
+      kube.tokens.set(token, {
+        audiences: opts.audiences ?? [INGEST_AUDIENCE],
+        user: executorUser(opts.namespace ?? config.namespace, pod),
+      });
+      return { token, pod };
+    },
     ingest(token, body) {
       return h.req('/api/events/ingest', {
         method: 'POST',
@@ -93,6 +109,74 @@ export function harness(env: Record<string, string> = {}): Harness {
     },
   };
   return h;
+}
+
+export interface ExecutorPodOptions {
+  /** The ServiceAccount's namespace (default: the functions'). */
+  namespace?: string;
+  /** The audiences the token is issued for (default: the ingest audience). */
+  audiences?: string[];
+  /** The name of the Job owning the pod (default: the request's run Job). */
+  jobName?: string;
+  /** Leave out the RUN_ANNOTATIONS. */
+  noAnnotations?: boolean;
+}
+
+let podSerial = 0;
+
+/** An executor pod as its Job's template makes it: run annotations, owned by the run Job. */
+export function executorPod(request: string, requestUid: string, opts: ExecutorPodOptions = {}): KubeObject {
+  const jobName = opts.jobName ?? childName(request, 'run');
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: `${jobName}-${(++podSerial).toString(36).padStart(5, '0')}`,
+      uid: crypto.randomUUID(),
+      ...(opts.noAnnotations
+        ? {}
+        : { annotations: { [RUN_ANNOTATIONS.request]: request, [RUN_ANNOTATIONS.requestUid]: requestUid } }),
+      ownerReferences: [
+        { apiVersion: 'batch/v1', kind: 'Job', name: jobName, uid: crypto.randomUUID(), controller: true },
+      ],
+    },
+  };
+}
+
+/** The user a TokenReview reports for a pod-bound token of the executors' ServiceAccount. */
+export function executorUser(namespace: string, pod: KubeObject) {
+  return {
+    username: `system:serviceaccount:${namespace}:ai-agents-executor`,
+    uid: crypto.randomUUID(),
+    groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+    extra: {
+      'authentication.kubernetes.io/pod-name': [pod.metadata.name],
+      'authentication.kubernetes.io/pod-uid': [pod.metadata.uid!],
+    },
+  };
+}
+
+const b64url = (v: unknown) =>
+  btoa(JSON.stringify(v)).replaceAll('+', '-').replaceAll('/', '_').replace(/=+$/, '');
+
+/**
+ * A token shaped like a projected ServiceAccount token (RS256 header, ingest audience, expiry): only
+ * the memory Kube's TokenReview decides whether it is valid, as only the apiserver would.
+ */
+export function fakeServiceAccountToken(
+  claims: { aud?: string[]; exp?: number } = {},
+  alg = 'RS256',
+): string {
+  const now = Math.floor(Date.now() / 1000);
+  const payload = {
+    aud: claims.aud ?? [INGEST_AUDIENCE],
+    exp: claims.exp ?? now + 3600,
+    iat: now,
+    iss: 'https://kubernetes.default.svc',
+    jti: crypto.randomUUID(),
+    sub: 'system:serviceaccount:ai-agents:ai-agents-executor',
+  };
+  return `${b64url({ alg, kid: 'test' })}.${b64url(payload)}.${b64url('signature')}`;
 }
 
 export const at = (seq: number, type = 'message', extra: Record<string, unknown> = {}) => ({

@@ -1,9 +1,19 @@
 // The behavioural suite: the same app.request() tests under Node (vitest) and Deno (deno test).
 // Cases are grouped per route into happy path, errors and security, as unkey does.
 import { loadConfig } from '../config.ts';
+import { KubeError } from '../lib/kube.ts';
 import { ROUTE_ACCESS } from '../lib/roles.ts';
 import { equal, includes, ok } from './assert.ts';
-import { at, harness, INGEST_SECRET, json, parseSse, STATIC_KEY, validSubmit } from './harness.ts';
+import {
+  at,
+  fakeServiceAccountToken,
+  harness,
+  INGEST_SECRET,
+  json,
+  parseSse,
+  STATIC_KEY,
+  validSubmit,
+} from './harness.ts';
 
 type Case = () => Promise<void>;
 export const suite: Record<string, Case> = {};
@@ -270,6 +280,60 @@ add('ingest security: no token 401, a token for another request 403, nothing wri
   equal(await h.app.services.events.state('ai-agents', a), { lastSeq: 0, ended: false }, 'log of a');
   equal(h.kube.calls.patchStatus ?? 0, 0, 'status writes');
 });
+
+add(
+  'ingest with an executor ServiceAccount token: accepted for its request, 403 for another, checked once',
+  async () => {
+    const h = harness();
+    const a = await submitted(h);
+    const b = await submitted(h);
+    const { token } = await h.executorToken(a);
+    equal((await h.ingest(token, { request: a, events: [at(1, 'started')] })).status, 200, 'first batch');
+    equal((await h.ingest(token, { request: a, events: [at(2)] })).status, 200, 'second batch');
+    equal(h.kube.calls.reviewToken, 1, 'token reviews (the second batch hits the cache)');
+    equal(h.kube.calls.getPod, 1, 'pod reads');
+    await expectError(await h.ingest(token, { request: b, events: [at(1)] }), 403, 'forbidden');
+    await h.app.services.statusWriter.flushAll();
+    includes((await h.kube.get('InferenceRequest', a)).status, { eventCount: 2, lastEvent: { seq: 2 } });
+    equal(await h.app.services.events.state('ai-agents', b), { lastSeq: 0, ended: false }, 'log of b');
+  },
+);
+
+add(
+  'ingest executor-token security: wrong audience, pod, owner or namespace 401; apiserver down 503',
+  async () => {
+    const h = harness();
+    const a = await submitted(h);
+    const send = async (token: string) => h.ingest(token, { request: a, events: [at(1)] });
+    const wrongAudience = await h.executorToken(a, { audiences: ['https://kubernetes.default.svc'] });
+    await expectError(await send(wrongAudience.token), 401, 'unauthorized');
+    const wrongJob = await h.executorToken(a, { jobName: 'someone-else-run' });
+    await expectError(await send(wrongJob.token), 401, 'unauthorized');
+    const bare = await h.executorToken(a, { noAnnotations: true });
+    await expectError(await send(bare.token), 401, 'unauthorized');
+    const foreign = await h.executorToken(a, { namespace: 'elsewhere' });
+    await expectError(await send(foreign.token), 401, 'unauthorized');
+    const gone = await h.executorToken(a);
+    h.kube.pods.delete(gone.pod.metadata.name);
+    await expectError(await send(gone.token), 401, 'unauthorized');
+    // JWT-shaped tokens the apiserver never issued, and algorithms that are neither kind
+    await expectError(await send(fakeServiceAccountToken()), 401, 'unauthorized');
+    await expectError(await send(fakeServiceAccountToken({}, 'none')), 401, 'unauthorized');
+    await expectError(await send(fakeServiceAccountToken({}, 'HS512')), 401, 'unauthorized');
+    equal(await h.app.services.events.state('ai-agents', a), { lastSeq: 0, ended: false }, 'log');
+    // an apiserver that cannot answer is not a verdict on the token: 503, then the same token passes
+    const valid = await h.executorToken(a);
+    h.kube.failNext('reviewToken', new Error('connect ECONNREFUSED'));
+    const down = await expectError(await send(valid.token), 503, 'upstream_unavailable');
+    ok(!JSON.stringify(down).includes(valid.token), 'the token is not echoed');
+    equal((await send(valid.token)).status, 200, 'once the apiserver answers');
+    // the functions' own rights refused (no ClusterRole for TokenReviews): 502, not the executor's fault
+    const refusedRights = await h.executorToken(a);
+    h.kube.failNext('reviewToken', new KubeError(403, 'Forbidden', 'tokenreviews is forbidden'));
+    await expectError(await send(refusedRights.token), 502, 'upstream_error');
+    ok(!h.logs.join('\n').includes(valid.token.split('.')[1]!), 'the token is not logged');
+  },
+);
 
 add('ingest errors: gaps and events after the end are 409; bad batches 400; oversize 413', async () => {
   const h = harness({ INGEST_MAX_BODY_BYTES: '4096' });

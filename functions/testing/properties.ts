@@ -12,6 +12,8 @@ export interface PropertyTarget {
   request: string;
   token: string;
   otherToken: string;
+  /** An executor pod's ServiceAccount token for `request`, when the target has one. */
+  executorToken?: string;
   countRequests(): Promise<number>;
   namespace: string;
 }
@@ -20,6 +22,38 @@ const printable = fc.string({
   unit: fc.constantFrom(...' !#$%&*+-./0123456789:;=?@ABCXYZ_abcxyz~"{}[],'.split('')),
   maxLength: 40,
 });
+
+const b64url = (text: string) =>
+  btoa(String.fromCharCode(...new TextEncoder().encode(text)))
+    .replaceAll('+', '-')
+    .replaceAll('/', '_')
+    .replace(/=+$/, '');
+
+/**
+ * Tokens shaped like JWTs that nobody issued: any `alg` (the ingest token's HS256, the
+ * ServiceAccount tokens' RS256/ES256, none, garbage), a payload that may claim the ingest audience
+ * and a future expiry, any signature. Each must be a 401, never a 5xx.
+ */
+const forgedJwt = fc
+  .tuple(
+    fc.oneof(fc.constantFrom('RS256', 'ES256', 'PS384', 'EdDSA', 'HS256', 'none', 'RS1'), printable),
+    fc.oneof(
+      fc.record(
+        {
+          aud: fc.oneof(fc.constant(['ai-agents-ingest']), fc.constant('ai-agents-ingest'), fc.anything()),
+          exp: fc.oneof(fc.constant(Math.floor(Date.now() / 1000) + 3600), fc.integer(), fc.anything()),
+          sub: printable,
+        },
+        { requiredKeys: [] },
+      ),
+      fc.anything(),
+    ),
+    fc.oneof(printable, fc.constant('')),
+  )
+  .map(([alg, payload, sig]) => {
+    const json = (v: unknown) => JSON.stringify(v) ?? 'null';
+    return `${b64url(json({ alg, typ: 'JWT' }))}.${b64url(json(payload))}.${b64url(sig)}`;
+  });
 
 const jsonTypes = fc.constantFrom(
   'application/json',
@@ -220,6 +254,13 @@ export async function ingestProperty(t: PropertyTarget, numRuns: number): Promis
             fc.constant(`Bearer ${t.token}`),
             fc.constant(`Bearer ${t.otherToken}`),
             fc.constant(`Bearer ${t.token.slice(0, -2)}xx`),
+            ...(t.executorToken
+              ? [
+                  fc.constant(`Bearer ${t.executorToken}`),
+                  fc.constant(`Bearer ${t.executorToken.slice(0, -2)}xx`),
+                ]
+              : []),
+            forgedJwt.map((s) => `Bearer ${s}`),
             printable.map((s) => `Bearer ${s}`),
           ),
           'content-type': jsonTypes,
