@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
@@ -149,6 +149,8 @@ describe('helm lint and template', () => {
         'ConfigMap/ai-agents-dashboard',
         'Role/ai-agents-api',
         'RoleBinding/ai-agents-api',
+        'ClusterRole/ai-agents-ai-agents-api-tokenreviews',
+        'ClusterRoleBinding/ai-agents-ai-agents-api-tokenreviews',
         'NetworkPolicy/ai-agents-api',
         'NetworkPolicy/ai-agents-app',
         'NetworkPolicy/ai-agents-executor',
@@ -247,7 +249,14 @@ describe('helm lint and template', () => {
       ...renderChart('ai-agents-processor', { namespace: 'elsewhere' }),
       ...renderChart('ai-agents-webhook', { namespace: 'elsewhere', values: required['ai-agents-webhook'] }),
     ];
-    for (const o of all) expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('elsewhere');
+    for (const o of all) {
+      if (CLUSTER_SCOPED.has(o.kind))
+        expect(o.metadata.name, `${o.kind}/${o.metadata.name}`).toMatch(/^elsewhere-/);
+      else expect(o.metadata.namespace, `${o.kind}/${o.metadata.name}`).toBe('elsewhere');
+      for (const s of (o as { subjects?: { namespace?: string }[] }).subjects ?? []) {
+        expect(s.namespace, `${o.kind}/${o.metadata.name} subject`).toBe('elsewhere');
+      }
+    }
     type PodSpec = {
       securityContext: Record<string, unknown>;
       containers: {
@@ -716,9 +725,17 @@ describe('RBAC for real', () => {
     }
   };
 
+  // cluster-scoped (named per release namespace): deleting the test namespace leaves them
+  let clusterScoped: K8sObject[] = [];
+  afterAll(() => {
+    for (const o of clusterScoped) {
+      kubectlAdmin(['delete', '--ignore-not-found', o.kind.toLowerCase(), o.metadata.name]);
+    }
+  });
+
   beforeAll(() => {
     ns = t.name;
-    const rbacKinds = new Set(['ServiceAccount', 'Role', 'RoleBinding']);
+    const rbacKinds = new Set(['ServiceAccount', 'Role', 'RoleBinding', 'ClusterRole', 'ClusterRoleBinding']);
     const objects = [
       ...renderChart('ai-agents-main', { namespace: ns, values: productionValues('ai-agents-main') }),
       ...renderChart('ai-agents-processor', {
@@ -732,6 +749,7 @@ describe('RBAC for real', () => {
         values: required['ai-agents-webhook'],
       }),
     ].filter((o) => rbacKinds.has(o.kind));
+    clusterScoped = objects.filter((o) => CLUSTER_SCOPED.has(o.kind));
     kubectlAdmin(['apply', '--server-side', '-n', ns, '-f', '-'], toYamlStream(objects));
   });
 
@@ -768,6 +786,7 @@ describe('RBAC for real', () => {
     ['ai-agents-processor', 'create', 'rolebindings.rbac.authorization.k8s.io', false],
     ['ai-agents-processor', 'delete', 'persistentvolumeclaims', false],
     ['ai-agents-processor', 'create', 'networkpolicies.networking.k8s.io', false],
+    ['ai-agents-processor', 'create', 'tokenreviews.authentication.k8s.io', false],
     // API (functions)
     ['ai-agents-api', 'create', 'inferencerequests.labrats.work', true],
     ['ai-agents-api', 'patch', 'inferencerequests.labrats.work', true],
@@ -789,6 +808,13 @@ describe('RBAC for real', () => {
     ['ai-agents-api', 'create', 'deployments.apps', false],
     ['ai-agents-api', 'update', 'leases.coordination.k8s.io', false],
     ['ai-agents-api', 'create', 'rolebindings.rbac.authorization.k8s.io', false],
+    // ingest checks executors' ServiceAccount tokens: a TokenReview, then the token's pod
+    ['ai-agents-api', 'create', 'tokenreviews.authentication.k8s.io', true],
+    ['ai-agents-api', 'get', 'pods', true],
+    ['ai-agents-api', 'list', 'pods', false],
+    ['ai-agents-api', 'watch', 'pods', false],
+    ['ai-agents-api', 'create', 'subjectaccessreviews.authorization.k8s.io', false],
+    ['ai-agents-api', 'create', 'serviceaccounts#token', false],
     // executor Jobs: only their credentials Secret
     ['ai-agents-executor', 'update', 'secrets/claude-credentials', true],
     ['ai-agents-executor', 'get', 'secrets/claude-credentials', true],
@@ -814,6 +840,7 @@ describe('RBAC for real', () => {
     ['ai-agents-webhook-github', 'list', 'inferencerequests.labrats.work', false],
     ['ai-agents-webhook-github', 'patch', 'inferencerequests.labrats.work', false],
     ['ai-agents-webhook-github', 'create', 'jobs.batch', false],
+    ['ai-agents-webhook-github', 'create', 'tokenreviews.authentication.k8s.io', false],
   ];
   for (const [who, verb, resource, expected] of table) {
     it(`${who} ${expected ? 'may' : 'may not'} ${verb} ${resource}`, () => {
@@ -831,6 +858,37 @@ describe('RBAC for real', () => {
       (o) => o.kind === 'Role' && o.metadata.name === 'ai-agents-api',
     ) as K8sObject & { rules: unknown[] };
     expect(chartRole.rules).toEqual(functionsRole.rules);
+  });
+
+  it("the API's ClusterRole is exactly functions/rbac-cluster.yaml, bound to the API in its release namespace only", () => {
+    const functionsClusterRole = parseObjects(
+      readFileSync(join(repoRoot, 'functions/rbac-cluster.yaml'), 'utf8'),
+    )[0] as K8sObject & { rules: unknown[] };
+    expect(functionsClusterRole.kind).toBe('ClusterRole');
+    const clusterObjects = (namespace: string) =>
+      renderChart('ai-agents-main', { namespace }).filter((o) => CLUSTER_SCOPED.has(o.kind)) as (K8sObject & {
+        rules?: unknown[];
+        roleRef?: { kind: string; name: string };
+        subjects?: { kind: string; name: string; namespace: string }[];
+      })[];
+    const here = clusterObjects('team-a');
+    expect(here.map((o) => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ClusterRole/team-a-ai-agents-api-tokenreviews',
+      'ClusterRoleBinding/team-a-ai-agents-api-tokenreviews',
+    ]);
+    const role = here.find((o) => o.kind === 'ClusterRole')!;
+    expect(role.rules).toEqual(functionsClusterRole.rules);
+    const binding = here.find((o) => o.kind === 'ClusterRoleBinding')!;
+    expect(binding.roleRef).toMatchObject({ kind: 'ClusterRole', name: role.metadata.name });
+    expect(binding.subjects).toEqual([
+      { kind: 'ServiceAccount', name: 'ai-agents-api', namespace: 'team-a' },
+    ]);
+    // two releases of the chart in two namespaces do not share (or overwrite) them
+    const names = (objs: K8sObject[]) => objs.map((o) => o.metadata.name);
+    for (const name of names(clusterObjects('team-b'))) expect(names(here)).not.toContain(name);
+    // and api.rbac.create=false leaves them out with the Role
+    const off = renderChart('ai-agents-main', { set: ['api.rbac.create=false'] });
+    expect(off.filter((o) => o.metadata.name.includes('ai-agents-api') && /Role/.test(o.kind))).toEqual([]);
   });
 
   it('no identity has rights outside its namespace', () => {
@@ -858,7 +916,11 @@ describe('RBAC for real', () => {
         contexts: [{ name: 'test', cluster: 'test', user: name }],
         currentContext: 'test',
       });
-      return { core: kc.makeApiClient(CoreV1Api), custom: kc.makeApiClient(CustomObjectsApi) };
+      return {
+        core: kc.makeApiClient(CoreV1Api),
+        custom: kc.makeApiClient(CustomObjectsApi),
+        auth: kc.makeApiClient(AuthenticationV1Api),
+      };
     };
     const status = async (p: Promise<unknown>) =>
       p.then(
@@ -917,6 +979,12 @@ describe('RBAC for real', () => {
     expect(await status(api.core.listNamespacedSecret({ namespace: ns }))).toBe(200);
     expect(await status(api.core.listNamespacedSecret({ namespace: 'kube-system' }))).toBe(403);
     expect(await status(api.core.listNamespacedConfigMap({ namespace: ns }))).toBe(403);
+    // the TokenReview ingest makes (a token nobody issued: not authenticated, but allowed to ask)
+    const review = (await api.auth.createTokenReview({
+      body: { spec: { token: 'not-a-token', audiences: ['ai-agents-ingest'] } },
+    })) as { status?: { authenticated?: boolean } };
+    expect(review.status?.authenticated).toBeFalsy();
+    expect(await status(processor.auth.createTokenReview({ body: { spec: { token: 'x' } } }))).toBe(403);
     expect(
       await status(
         api.core.createNamespacedPod({

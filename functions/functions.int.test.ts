@@ -105,6 +105,10 @@ describe('functions on a real apiserver with their ServiceAccount', () => {
     expect(can('create', 'jobs.batch')).toBe('no');
     expect(can('get', 'configmaps')).toBe('no');
     expect(can('update', 'inferencerequests.labrats.work/status')).toBe('no');
+    // ingest checks executors' ServiceAccount tokens: a TokenReview, then the token's pod
+    expect(can('create', 'tokenreviews.authentication.k8s.io')).toBe('yes');
+    expect(can('get', 'pods')).toBe('yes');
+    expect(can('list', 'pods')).toBe('no');
   });
 
   it('submit creates exactly one request; an Idempotency-Key retry returns it (200) without a second', async () => {

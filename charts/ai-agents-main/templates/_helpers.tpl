@@ -95,6 +95,11 @@ imagePullSecrets:
 {{- include "ai-agents-main.componentName" (dict "context" . "component" "api") -}}
 {{- end -}}
 
+{{/* Cluster-scoped objects of the API: the release namespace in the name keeps releases apart. */}}
+{{- define "ai-agents-main.api.clusterRoleName" -}}
+{{- printf "%s-%s-tokenreviews" .Release.Namespace (include "ai-agents-main.api.fullname" .) -}}
+{{- end -}}
+
 {{- define "ai-agents-main.app.fullname" -}}
 {{- include "ai-agents-main.componentName" (dict "context" . "component" "app") -}}
 {{- end -}}
