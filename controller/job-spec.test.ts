@@ -78,6 +78,7 @@ describe('job spec', () => {
     expect(pod.containers[0].resources).toEqual({ limits: { memory: '2Gi' } });
     expect(pod.volumes).toContainEqual({ name: 'models', persistentVolumeClaim: { claimName: 'models' } });
     expect(pod.automountServiceAccountToken).toBe(false);
+    expect(pod.serviceAccountName).toBe('default'); // named: the projected ingest token needs it
   });
 });
 

@@ -408,9 +408,10 @@ export function buildJob(
         },
         spec: {
           restartPolicy: 'Never',
-          ...(config.EXECUTOR_SERVICE_ACCOUNT
-            ? { serviceAccountName: config.EXECUTOR_SERVICE_ACCOUNT }
-            : { automountServiceAccountToken: false }),
+          // always named: a projected token needs it (the ServiceAccount admission plugin would
+          // fill in `default`, but validation must not depend on it)
+          serviceAccountName: config.EXECUTOR_SERVICE_ACCOUNT ?? 'default',
+          ...(config.EXECUTOR_SERVICE_ACCOUNT ? {} : { automountServiceAccountToken: false }),
           enableServiceLinks: false,
           securityContext: {
             runAsNonRoot: true,
