@@ -1,6 +1,6 @@
 // Functions benchmarks (issue 4):
 //  - submit → InferenceRequest created, vs raw apiserver creates of the same object measured side by
-//    side (≥ 0.80); the API runs as its own process (functions/main.node.ts);
+//    side (≥ 0.80); the API runs as its own process, as its image starts it (functions/build.ts);
 //  - ingest events/s in one process with status writes counted (≥ 2,000/s; ≤ 1 write/s per request);
 //  - process start → /ready answering (≤ 150 ms on Node);
 //  - /health throughput vs a bare @hono/node-server app (≥ 0.90).
@@ -8,13 +8,13 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { exampleInferenceRequest } from '../api/v1alpha1/examples.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
 import { ingestKey, mintIngestToken } from '../api/v1alpha1/ingest-token.ts';
 import { createApp } from '../functions/app.ts';
-import { buildFunctions, NODE_FLAGS } from '../functions/build.ts';
+import { buildFunctions, startArgs } from '../functions/build.ts';
 import { loadConfig } from '../functions/config.ts';
 import { createFileEventStore } from '../functions/lib/event-store.ts';
 import type { Kube } from '../functions/lib/kube.ts';
@@ -146,23 +146,19 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
 
   // ── process start → /ready: the bundle (functions/build.ts), and the TypeScript sources ─────
   // buildFunctions is the image's build step (functions/Dockerfile runs `node functions/build.ts`):
-  // it bundles, then starts the bundle once to make its code cache and compile cache, as this uid —
-  // as the image's build stage does as the uid the image runs as. main.mjs uses the caches itself,
-  // so the bundle is started here exactly as the image starts it: `node ${NODE_FLAGS} <dir>/main.mjs`.
-  // The variants start in turn (bare, bundle, bundle without the cache, sources), so that the
-  // drift of a shared machine falls on all of them alike.
+  // it bundles, makes the startup snapshot, then starts it once to warm the compile cache, as this
+  // uid — as the image's build stage does as the uid the image runs as. The bundle is started here
+  // exactly as the image starts it: `node ${startArgs(dir)}`.
+  // The variants start in turn (empty, bare, bundle, sources), so that the drift of a shared
+  // machine falls on all of them alike. `node -e 0` (start and exit, nothing loaded) is the floor.
   const bundle = await buildFunctions(mkdtempSync(join(tmpdir(), 'bench-fn-dist-')));
   const { NODE_COMPILE_CACHE: _dir, NODE_DISABLE_COMPILE_CACHE: _off, ...cleanEnv } = process.env;
   const STARTS = 9;
   const variants = {
-    bare: { args: ['--input-type=module', '-e', BARE_APP], env: {}, kube: false },
-    bundle: { args: [...NODE_FLAGS, bundle], env, kube: true },
-    bundleNoCache: {
-      args: [...NODE_FLAGS, bundle],
-      env: { ...env, NODE_DISABLE_COMPILE_CACHE: '1' },
-      kube: true,
-    },
-    sources: { args: ['functions/main.node.ts'], env, kube: true },
+    empty: { args: ['-e', '0'], env: {}, kube: false, exits: true },
+    bare: { args: ['--input-type=module', '-e', BARE_APP], env: {}, kube: false, exits: false },
+    bundle: { args: startArgs(bundle), env, kube: true, exits: false },
+    sources: { args: ['functions/main.node.ts'], env, kube: true, exits: false },
   };
   type Variant = keyof typeof variants;
   const starts = Object.fromEntries(
@@ -170,6 +166,14 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   ) as Record<Variant, { ready: number[]; kube: number[] }>;
   for (let i = 0; i < STARTS; i++) {
     for (const [name, v] of Object.entries(variants) as [Variant, (typeof variants)[Variant]][]) {
+      if (v.exits) {
+        const t0 = performance.now();
+        await new Promise((resolve, reject) =>
+          spawn(process.execPath, v.args, { stdio: 'ignore' }).once('exit', resolve).once('error', reject),
+        );
+        starts[name].ready.push(performance.now() - t0);
+        continue;
+      }
       const p = await startProcess(v.args, v.env, await freePort(), v.kube, cleanEnv);
       starts[name].ready.push(p.readyMs);
       starts[name].kube.push(p.loadedMs);
@@ -182,11 +186,10 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
       50,
     );
   for (const [name, s] of Object.entries(starts)) {
+    const v = variants[name as Variant];
     ctx.log(
-      `${name}: start → /ready ${s.ready.map((x) => x.toFixed(0)).join(', ')} ms` +
-        (variants[name as Variant].kube
-          ? `; → first apiserver answer ${s.kube.map((x) => x.toFixed(0)).join(', ')} ms`
-          : ''),
+      `${name}: start → ${v.exits ? 'exit' : '/ready'} ${s.ready.map((x) => x.toFixed(0)).join(', ')} ms` +
+        (v.kube ? `; → first apiserver answer ${s.kube.map((x) => x.toFixed(0)).join(', ')} ms` : ''),
     );
   }
   const bundled = { ready: p50(starts.bundle.ready), kube: p50(starts.bundle.kube) };
@@ -215,8 +218,8 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     unit: 'ms',
   });
   rows.push({
-    measure: 'functions process start → /ready (bundle, compile cache off, p50)',
-    value: p50(starts.bundleNoCache.ready),
+    measure: 'node -e 0 start → exit (p50)',
+    value: p50(starts.empty.ready),
     unit: 'ms',
   });
   rows.push({
@@ -225,7 +228,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     unit: 'ms',
   });
 
-  const api = await startProcess([...NODE_FLAGS, bundle], env, await freePort());
+  const api = await startProcess(startArgs(bundle), env, await freePort());
   try {
     // ── submit vs raw create, side by side ────────────────────────────────────────────────────
     const body = JSON.stringify({
@@ -287,7 +290,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     return rate(HEALTH, 32, () => httpCall(port, 'GET', '/health'));
   };
   const bare = await startProcess(['--input-type=module', '-e', BARE_APP], {}, await freePort(), false);
-  const full = await startProcess([...NODE_FLAGS, bundle], env, await freePort());
+  const full = await startProcess(startArgs(bundle), env, await freePort());
   try {
     // alternate rounds and take medians, to spread the drift of a shared machine over both
     const bareRates: number[] = [];
@@ -315,7 +318,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   // ── ingest events/s in one process, status writes counted ─────────────────────────────────
   rows.push(...(await ingestBench(ctx, kc, namespace, custom)));
   await core.deleteNamespace({ name: namespace });
-  rmSync(dirname(bundle), { recursive: true, force: true });
+  rmSync(bundle, { recursive: true, force: true });
   return rows;
 }
 

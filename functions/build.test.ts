@@ -1,8 +1,8 @@
-// The api image starts the bundle with the flags the benchmark and the tests use (NODE_FLAGS).
+// The api image starts the API as the benchmark and the tests do (startArgs: the flags and the snapshot).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
-import { NODE_FLAGS } from './build.ts';
+import { startArgs } from './build.ts';
 
 /** The CMD of one target (`FROM … AS <target>`) of functions/Dockerfile, as an exec-form array. */
 function dockerCmd(target: string): string[] {
@@ -15,6 +15,6 @@ function dockerCmd(target: string): string[] {
   return JSON.parse(cmd[1]!) as string[];
 }
 
-test('the api image runs the bundle as functions/build.ts says', () => {
-  expect(dockerCmd('api')).toEqual(['node', ...NODE_FLAGS, 'dist/functions/main.mjs']);
+test('the api image starts from the snapshot as functions/build.ts says', () => {
+  expect(dockerCmd('api')).toEqual(['node', ...startArgs('dist/functions')]);
 });

@@ -1,22 +1,29 @@
-// Bundles the Node entry into dist/functions/ (`node functions/build.ts [outDir]`), the API image's
-// program. Process start → /ready is what this file is for (≤ 150 ms, issue #4); what goes into it:
-//  - one minified, ASCII-only file (server.cjs) for everything the server evaluates before it
-//    listens, instead of thousands of modules resolved and read from node_modules; what only some
-//    requests need (@kubernetes/client-node, undici, openid-client, file-type) is in chunks/,
-//    loaded on first use;
-//  - a V8 code cache for server.cjs (server.cjs.v8-cache) taken after the bundle has run: the
-//    build starts it once, answers /ready and the first request of each lazily loaded area
-//    (LAZY_AREA_PROBES and an upload), and stops it; the cache then holds every function that
-//    start-up compiled, not only the top level (see `entry` below). Node's module compile cache
-//    (compile-cache/, warmed by the same run) covers the chunks. V8 uses the code cache only with
-//    the same V8 version and flags, Node its compile cache only with the same uid as well
-//    (functions/Dockerfile warms it as the uid the image runs as); otherwise the code is
-//    compiled as usual — a slower start, nothing else.
-// `node --min-semi-space-size=8 <outDir>/main.mjs` (NODE_FLAGS) runs it; nothing outside outDir is
-// needed (no node_modules).
+// Bundles the API into dist/functions/ (`node functions/build.ts [outDir]`), the API image's
+// program, and makes the startup snapshot it starts from. Process start → /ready is what this file
+// is for (≤ 150 ms, issue #4); what goes into it:
+//  - one minified, ASCII-only file (server.cjs, the bundle of serve.node.ts) for everything the
+//    server needs before it listens, instead of thousands of modules resolved and read from
+//    node_modules; what only some requests need (@kubernetes/client-node, undici, openid-client,
+//    file-type) and @hono/node-server (see below) are in chunks/, loaded when needed;
+//  - a startup snapshot (server.blob): `node --build-snapshot snapshot.cjs` evaluates server.cjs
+//    once — every module and the zod schemas they build — and saves V8's heap. A process
+//    started with `node --snapshot-blob <outDir>/server.blob` (startArgs) deserializes that heap
+//    instead of compiling and evaluating the modules, then runs snapshot.cjs's main function: it
+//    reads the environment, builds the app, listens and answers. What cannot be in a snapshot is
+//    loaded at run time: node:http, node:https and node:http2 (their native state is not
+//    serializable), hence @hono/node-server, which reads the global Request, Response and Headers
+//    as it loads (those load node:http). Nothing evaluated into the snapshot may read the
+//    environment, the clock or random numbers for later use, or leave a handle, timer or socket
+//    open: functions/bundle.int.test.ts checks the process that starts from it;
+//  - Node's module compile cache (compile-cache/) for the chunks, warmed by running the snapshot
+//    once: start, /ready, the first request of each lazily loaded area (LAZY_AREA_PROBES and an
+//    upload), SIGTERM. Node uses it only with the same Node version and uid (functions/Dockerfile
+//    builds as the uid the image runs as); otherwise the chunks are compiled as usual — slower,
+//    nothing else.
+// A snapshot only starts on the Node binary that made it (another one refuses it and exits):
+// the image builds and runs with the same one. Nothing outside outDir is needed (no node_modules).
 import { spawn } from 'node:child_process';
-import { hash } from 'node:crypto';
-import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -25,75 +32,147 @@ import { build } from 'rolldown';
 
 export const OUT_DIR = join(import.meta.dirname, '..', 'dist', 'functions');
 export const COMPILE_CACHE_DIR = 'compile-cache';
-/** server.cjs's V8 code cache, made by the warm-up run after it served (see `entry`). */
-export const CODE_CACHE_FILE = 'server.cjs.v8-cache';
+/** The startup snapshot, made from SNAPSHOT_ENTRY. */
+export const SNAPSHOT_FILE = 'server.blob';
+export const SNAPSHOT_ENTRY = 'snapshot.cjs';
 /**
- * Node flags the bundle runs with (the image's CMD, the benchmark, the tests): a young generation
- * of 8 MB from the start, so that start-up allocates without a scavenge (four otherwise). Not
- * settable in NODE_OPTIONS or at run time. functions/build.test.ts keeps the Dockerfile in step.
+ * Node flags the API runs with: a young generation of 8 MB from the start, so that start-up
+ * allocates without a scavenge. Not settable in NODE_OPTIONS or at run time.
  */
 export const NODE_FLAGS: readonly string[] = ['--min-semi-space-size=8'];
 
-// main.mjs. Node's compile cache serializes a module's code as compiled, before it runs: only
-// the top level. A code cache V8 makes after the code ran also holds every function compiled
-// while it ran (zod's schema builders, Hono's router, the app's setup), so server.cjs is compiled
-// through vm.Script, whose cache is taken when the warm-up run exits. V8 rejects a cache made by
-// another V8 version or flags, and the bundle is then compiled as usual.
-const entry = (
-  sourceHash: string,
-) => `// Generated by functions/build.ts: starts server.cjs with the code cache made when the build ran
-// it once; the chunks loaded on first use (chunks/) use Node's compile cache in ${COMPILE_CACHE_DIR}/.
-// NODE_DISABLE_COMPILE_CACHE=1 turns both off; NODE_DEBUG_NATIVE=COMPILE_CACHE reports on both.
-import { hash } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { createRequire, enableCompileCache, Module } from 'node:module';
-import { Script } from 'node:vm';
+/**
+ * The arguments of `node` that start the API built in `dir` (the image's CMD, the benchmark, the
+ * tests; functions/build.test.ts keeps the Dockerfile in step).
+ */
+export const startArgs = (dir: string): string[] => [
+  ...NODE_FLAGS,
+  '--snapshot-blob',
+  join(dir, SNAPSHOT_FILE),
+];
 
-const dir = import.meta.dirname;
-const filename = \`\${dir}/server.cjs\`;
-const cacheFile = \`\${dir}/${CODE_CACHE_FILE}\`;
-const useCache = !process.env.NODE_DISABLE_COMPILE_CACHE;
-if (useCache) enableCompileCache({ directory: \`\${dir}/${COMPILE_CACHE_DIR}\`, portable: true });
-const source = readFileSync(filename, 'utf8');
-// V8 checks a code cache against the source's length only: the cache is for this server.cjs alone
-let cachedData;
-if (useCache && hash('sha256', source) === '${sourceHash}') {
-  try {
-    cachedData = readFileSync(cacheFile);
-  } catch {}
+// Builtins whose native state a snapshot cannot hold: a module evaluated into the snapshot gets a
+// stand-in that loads the real one on first use, after the process has started (prom-client's
+// pushgateway requires node:http and node:https as it loads, and uses them only to push).
+const RUN_TIME_BUILTINS = ['http', 'https', 'http2'];
+
+// snapshot.cjs: run by `node --build-snapshot`, where `require` loads builtins only. It evaluates
+// server.cjs (and the chunks server.cjs requires as it loads) with a require of its own, and
+// registers the deserialize main function. At run time that require hands chunks over to Node's
+// module loader, relative to wherever the bundle is then (found from --snapshot-blob), and the
+// chunks' require('../server.cjs') gets the instance in the snapshot.
+const snapshotEntry = `// Generated by functions/build.ts: evaluated by \`node --build-snapshot\` into ${SNAPSHOT_FILE}; the
+// process started from it runs main() below. Not used at run time.
+'use strict';
+const { readFileSync, realpathSync } = require('node:fs');
+const { dirname, join, resolve } = require('node:path');
+const { startupSnapshot } = require('node:v8');
+const { runInThisContext } = require('node:vm');
+
+const buildDir = __dirname;
+const RUN_TIME = new Set(${JSON.stringify(RUN_TIME_BUILTINS.flatMap((m) => [m, `node:${m}`]))});
+/** dir of the bundle in this process; set when the process starts from the snapshot */
+let runDir;
+const runRequires = new Map();
+/** modules evaluated into the snapshot, by path relative to the bundle */
+const evaluated = new Map();
+
+function loadedAtRunTime(id) {
+  let real;
+  const load = () => {
+    if (runDir === undefined) throw new Error(\`\${id} was used while the snapshot was built: it cannot be in a snapshot\`);
+    real ??= require(id);
+    return real;
+  };
+  return new Proxy({}, {
+    get: (_, key) => load()[key],
+    has: (_, key) => key in load(),
+    ownKeys: () => Reflect.ownKeys(load()),
+    getOwnPropertyDescriptor: (_, key) => {
+      const d = Object.getOwnPropertyDescriptor(load(), key);
+      if (d) d.configurable = true;
+      return d;
+    },
+  });
 }
-const script = new Script(\`(function (exports, require, module, __filename, __dirname) {\\n\${source}\\n})\`, {
-  filename,
-  lineOffset: -1,
-  ...(cachedData ? { cachedData } : {}),
-});
-if (process.env.NODE_DEBUG_NATIVE?.includes('COMPILE_CACHE')) {
-  const state = !cachedData ? 'none' : script.cachedDataRejected ? 'rejected' : 'accepted';
-  process.stderr.write(\`[code cache] \${filename}: \${state}\\n\`);
+
+function requireFrom(relDir) {
+  return (id) => {
+    if (RUN_TIME.has(id)) return loadedAtRunTime(id);
+    if (runDir !== undefined) {
+      let req = runRequires.get(relDir);
+      if (!req) {
+        req = process.getBuiltinModule('node:module').createRequire(join(runDir, relDir, 'server.cjs'));
+        runRequires.set(relDir, req);
+      }
+      return req(id);
+    }
+    if (id.startsWith('./') || id.startsWith('../')) return evaluate(join(relDir, id));
+    return require(id);
+  };
 }
-// the build's warm-up run writes the cache as it exits
-if (process.env.FUNCTIONS_WRITE_CODE_CACHE === '1') {
-  process.once('exit', () => writeFileSync(cacheFile, script.createCachedData()));
+
+function evaluate(rel) {
+  const known = evaluated.get(rel);
+  if (known) return known.exports;
+  const filename = join(buildDir, rel);
+  const mod = { exports: {} };
+  evaluated.set(rel, mod);
+  const wrapper = runInThisContext(
+    \`(function (exports, require, module, __filename, __dirname) {\${readFileSync(filename, 'utf8')}\\n})\`,
+    { filename },
+  );
+  wrapper(mod.exports, requireFrom(dirname(rel)), mod, filename, dirname(filename));
+  return mod.exports;
 }
-// registered as server.cjs: the chunks' require('../server.cjs') gets this instance
-const require = createRequire(filename);
-const mod = new Module(filename);
-mod.filename = filename;
-require.cache[filename] = mod;
-script.runInThisContext()(mod.exports, require, mod, filename, dir);
-mod.loaded = true;
+
+const server = evaluate('server.cjs');
+
+/** The bundle's directory now: the one the snapshot was started from. */
+function bundleDir() {
+  const args = process.execArgv;
+  for (let i = 0; i < args.length; i++) {
+    const blob = args[i] === '--snapshot-blob' ? args[i + 1] : args[i].startsWith('--snapshot-blob=') ? args[i].slice(16) : undefined;
+    if (blob) return realpathSync(dirname(resolve(blob)));
+  }
+  throw new Error('start the API with node --snapshot-blob <dir>/${SNAPSHOT_FILE}');
+}
+
+function main() {
+  const { Module, enableCompileCache } = process.getBuiltinModule('node:module');
+  runDir = bundleDir();
+  // chunks loaded from now on require server.cjs and the chunks it loaded: the instances in the snapshot
+  for (const [rel, mod] of evaluated) {
+    const filename = join(runDir, rel);
+    const m = new Module(filename);
+    m.filename = filename;
+    m.exports = mod.exports;
+    m.loaded = true;
+    Module._cache[filename] = m;
+  }
+  // NODE_DISABLE_COMPILE_CACHE=1 turns it off; NODE_DEBUG_NATIVE=COMPILE_CACHE reports on it
+  if (!process.env.NODE_DISABLE_COMPILE_CACHE) {
+    enableCompileCache({ directory: join(runDir, '${COMPILE_CACHE_DIR}'), portable: true });
+  }
+  server.serveNode(process.env).catch((err) => {
+    console.error(err);
+    process.exit(1);
+  });
+}
+
+startupSnapshot.setDeserializeMainFunction(main);
 `;
 
 export interface BuildOptions {
-  /** Warm the caches by running the bundle once (default true). */
+  /** Warm the compile cache by running the snapshot once (default true). */
   warm?: boolean;
 }
 
-/** Builds the bundle into outDir (emptied first); resolves with the path of main.mjs. */
+/** Builds the bundle and its snapshot into outDir (emptied first); resolves with outDir. */
 export async function buildFunctions(outDir = OUT_DIR, opts: BuildOptions = {}): Promise<string> {
   await rm(outDir, { recursive: true, force: true });
   await build({
-    input: { server: join(import.meta.dirname, 'main.node.ts') },
+    input: { server: join(import.meta.dirname, 'serve.node.ts') },
     platform: 'node',
     logLevel: 'warn',
     output: {
@@ -108,10 +187,32 @@ export async function buildFunctions(outDir = OUT_DIR, opts: BuildOptions = {}):
       sourcemap: true,
     },
   });
-  const main = join(outDir, 'main.mjs');
-  await writeFile(main, entry(hash('sha256', await readFile(join(outDir, 'server.cjs'), 'utf8'))));
-  if (opts.warm !== false) await warmCaches(main);
-  return main;
+  await writeFile(join(outDir, SNAPSHOT_ENTRY), snapshotEntry);
+  await buildSnapshot(outDir);
+  if (opts.warm !== false) await warmCaches(outDir);
+  return outDir;
+}
+
+/** `node --build-snapshot`: evaluates snapshot.cjs and writes server.blob. */
+async function buildSnapshot(outDir: string): Promise<void> {
+  const child = spawn(
+    process.execPath,
+    [...NODE_FLAGS, '--snapshot-blob', SNAPSHOT_FILE, '--build-snapshot', SNAPSHOT_ENTRY],
+    { cwd: outDir, stdio: ['ignore', 'ignore', 'pipe'] },
+  );
+  let stderr = '';
+  child.stderr.on('data', (c) => {
+    stderr += c;
+  });
+  const [code, signal] = await new Promise<[number | null, string | null]>((resolve) =>
+    child.once('exit', (c, s) => resolve([c, s])),
+  );
+  if (code !== 0) {
+    // V8 lists every object it could not serialize: the first lines say what failed
+    throw new Error(
+      `building the startup snapshot failed (${signal ?? `exit ${code}`}):\n${stderr.slice(0, 4000)}`,
+    );
+  }
 }
 
 /** A port nobody listens on right now. */
@@ -164,10 +265,10 @@ export const LAZY_AREA_PROBES: readonly {
 ];
 
 /**
- * Runs the bundle once — start, /ready, the first request of each lazily loaded area, SIGTERM — so
- * that its code cache and compile cache hold what start-up and those first requests compile.
+ * Starts the snapshot once — start, /ready, the first request of each lazily loaded area, SIGTERM —
+ * so that the compile cache holds the chunks start-up and those first requests load.
  */
-async function warmCaches(main: string): Promise<void> {
+async function warmCaches(outDir: string): Promise<void> {
   const scratch = await mkdtemp(join(tmpdir(), 'ai-agents-warm-'));
   try {
     const kubeconfig = join(scratch, 'kubeconfig');
@@ -186,7 +287,7 @@ async function warmCaches(main: string): Promise<void> {
     const port = await freePort();
     const { NODE_COMPILE_CACHE: _dir, NODE_DISABLE_COMPILE_CACHE: _off, ...env } = process.env;
     const secret = 'warm-only-secret-0123456789abcdef-0123456789';
-    const child = spawn(process.execPath, [...NODE_FLAGS, main], {
+    const child = spawn(process.execPath, startArgs(outDir), {
       env: {
         ...env,
         PORT: String(port),
@@ -204,7 +305,6 @@ async function warmCaches(main: string): Promise<void> {
         OIDC_CLIENT_ID: 'warm',
         OIDC_CLIENT_SECRET: 'warm',
         OIDC_REDIRECT_URI: 'http://127.0.0.1/api/auth/callback',
-        FUNCTIONS_WRITE_CODE_CACHE: '1',
       },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
@@ -217,7 +317,7 @@ async function warmCaches(main: string): Promise<void> {
       const deadline = Date.now() + 30_000;
       while ((await get(port, '/ready').catch(() => 0)) !== 200) {
         if (child.exitCode !== null || Date.now() > deadline) {
-          throw new Error(`warming the compile cache: the bundle did not start: ${stderr}`);
+          throw new Error(`warming the compile cache: the snapshot did not start: ${stderr}`);
         }
         await new Promise((r) => setTimeout(r, 20));
       }
@@ -228,8 +328,8 @@ async function warmCaches(main: string): Promise<void> {
     }
     // the cache is written when the process exits
     if ((await exited) !== 0)
-      throw new Error(`warming the compile cache: the bundle exited badly: ${stderr}`);
-    const cacheDir = join(main, '..', COMPILE_CACHE_DIR);
+      throw new Error(`warming the compile cache: the snapshot exited badly: ${stderr}`);
+    const cacheDir = join(outDir, COMPILE_CACHE_DIR);
     const written = await readdir(cacheDir, { recursive: true, withFileTypes: true });
     if (!written.some((e) => e.isFile())) throw new Error('warming the compile cache: nothing was written');
     // Node writes it owner-only; the image copies it as root, read-only, for uid 1001 to read

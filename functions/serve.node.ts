@@ -1,0 +1,95 @@
+// Serves the API on Node: boot(env), listen, then load the Kubernetes client in the background; on
+// SIGTERM/SIGINT stop accepting, flush queued status writes and exit. Reads the environment only
+// when called, so that the modules can be evaluated ahead of time (functions/build.ts puts them in
+// a startup snapshot) and the process still takes its configuration from the environment it
+// starts in. functions/main.node.ts calls it; so does the bundle's entry.
+import { getConnInfo } from '@hono/node-server/conninfo';
+import { collectDefaultMetrics, Gauge } from 'prom-client';
+import { type Booted, boot } from './boot.ts';
+
+const METRICS_PREFIX = 'ai_agents_functions_';
+
+/**
+ * Starts the server; a bad configuration is written to stderr and the process exits 1 before
+ * anything listens.
+ */
+export async function serveNode(env: Record<string, string | undefined>): Promise<void> {
+  const started = performance.now();
+  let booted: Booted;
+  try {
+    booted = boot(env, { getPeerAddress: (c) => getConnInfo(c).remote.address });
+  } catch (err) {
+    console.error(err instanceof Error ? err.message : String(err));
+    process.exit(1);
+  }
+  const { app, config, log, kube } = booted;
+  // @hono/node-server is loaded here, not with the modules: it reads the global Request, Response
+  // and Headers as it loads, which load node:http and node:http2 — builtins a startup snapshot
+  // cannot hold (functions/build.ts)
+  const { serve } = await import('@hono/node-server');
+  // process metrics (memory, CPU, event loop) on Node; the Deno entry has no equivalent
+  const registry = app.services.metrics.registry;
+  collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
+  // prom-client reads the start time as it loads, which in a startup snapshot is the image build
+  const startTime = `${METRICS_PREFIX}process_start_time_seconds`;
+  const startSeconds = Math.round(Date.now() / 1000 - process.uptime());
+  registry.removeSingleMetric(startTime);
+  new Gauge({
+    name: startTime,
+    help: 'Start time of the process since unix epoch in seconds.',
+    registers: [registry],
+    aggregator: 'omit',
+    collect() {
+      this.set(startSeconds);
+    },
+  });
+
+  // The Kubernetes client loads (blocking the event loop for a moment) once the first request —
+  // normally the readiness probe — has been answered, or a second after listening; an API call that
+  // comes first loads it itself.
+  let warming = false;
+  const warm = () => {
+    if (warming) return;
+    warming = true;
+    setTimeout(() => {
+      kube.warm().then(
+        () => log.info('kubernetes client loaded', { sinceStartMs: Math.round(performance.now() - started) }),
+        (err) => log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
+      );
+    }, 10);
+  };
+  type Fetch = typeof app.fetch;
+  let handle: Fetch = async (req, e) => {
+    const res = await app.fetch(req, e);
+    handle = app.fetch; // from now on, straight to the app
+    warm();
+    return res;
+  };
+  const server = serve(
+    {
+      fetch: (req, e) => handle(req, e),
+      port: config.port,
+      hostname: env.HOST ?? '0.0.0.0',
+    },
+    (info) => {
+      log.info('listening', {
+        port: info.port,
+        runtime: 'node',
+        startMs: Math.round(performance.now() - started),
+      });
+      setTimeout(warm, 1000);
+    },
+  );
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info('stopping', { signal });
+    server.close();
+    await app.services.statusWriter.flushAll().catch(() => {});
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+  process.on('SIGINT', () => void stop('SIGINT'));
+}
