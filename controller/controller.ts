@@ -126,6 +126,7 @@ export function createController(opts: ControllerOptions): Controller {
     writer: status,
     current: (key) => requests.get(key),
     concurrency: config.STATUS_WRITERS,
+    busy: () => queue.depth > 0,
     log,
   });
   const callbacks = createCallbackDispatcher({

@@ -99,6 +99,46 @@ describe('status lane', () => {
     expect(w.maxInFlight()).toBe(2);
   });
 
+  it('keeps one write in flight while reconciles are backed up, and widens once they are not', async () => {
+    const w = fakeWriter();
+    const requests = new Map(Array.from({ length: 11 }, (_, i) => [`ns/r${i}`, req(`r${i}`)]));
+    let busy = true;
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: (k) => requests.get(k),
+      concurrency: 4,
+      busy: () => busy,
+      log: silentLogger,
+    });
+    w.hold();
+    const all = [...requests.values()];
+    for (const r of all.slice(0, 10)) await lane.update(r, setPhase('Queued'));
+    expect(lane.pending).toBe(9); // one in flight
+    busy = false;
+    await lane.update(all[10]!, setPhase('Queued'));
+    expect(lane.pending).toBe(7); // four in flight
+    w.release();
+    await lane.idle();
+    expect(w.writes).toHaveLength(11);
+    expect(w.maxInFlight()).toBe(4);
+  });
+
+  it('still writes everything, one at a time, when reconciles stay backed up', async () => {
+    const w = fakeWriter();
+    const requests = new Map(Array.from({ length: 5 }, (_, i) => [`ns/r${i}`, req(`r${i}`)]));
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: (k) => requests.get(k),
+      concurrency: 4,
+      busy: () => true,
+      log: silentLogger,
+    });
+    for (const r of requests.values()) await lane.update(r, setPhase('Queued'));
+    await lane.idle();
+    expect(w.writes).toHaveLength(5);
+    expect(w.maxInFlight()).toBe(1);
+  });
+
   it('coalesces changes that wait, applying them in order', async () => {
     const w = fakeWriter();
     const a = req('a');

@@ -1,7 +1,7 @@
 // Status writes off the reconcile path. A status PUT costs the apiserver about twice a create, so
 // reconciles hand their status change to this lane and move on: creating Jobs is never queued
 // behind status writes, and at most `concurrency` status writes are in flight (the apiserver
-// shares its CPU between what is in flight). Changes for one request are applied in order, one
+// shares its CPU between what is in flight) — one while reconciles are backed up (`busy`). Changes for one request are applied in order, one
 // write at a time, and coalesce while they wait: a request that changed three times writes once.
 // A failed write is retried with back-off. On stop, what waits is written for a moment more; what
 // is still not written is not lost: the next reconcile of that request (after a restart, or on the
@@ -28,6 +28,11 @@ export interface StatusLaneOptions {
   /** The request as the cache has it now (undefined once deleted). */
   current(key: string): InferenceRequest | undefined;
   concurrency: number;
+  /**
+   * While this says reconciles are waiting (a backlog of admissions), at most one status write is
+   * in flight: the apiserver's time goes to creating runs, and status catches up once it drains.
+   */
+  busy?: () => boolean;
   log: Logger;
   retryMs?: { initial: number; max: number };
 }
@@ -51,6 +56,8 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
   const idleWaiters: (() => void)[] = [];
   let accepting = true;
   let stopped = false;
+  // one write stays in flight while busy, so its end pumps again and nothing stalls
+  const limit = () => (accepting && opts.busy?.() ? 1 : opts.concurrency);
 
   function checkIdle() {
     if (waiting.size === 0 && inFlight.size === 0 && timers.size === 0)
@@ -58,7 +65,7 @@ export function createStatusLane(opts: StatusLaneOptions): StatusLane {
   }
 
   function pump() {
-    while (!stopped && inFlight.size < opts.concurrency && order.length > 0) {
+    while (!stopped && inFlight.size < limit() && order.length > 0) {
       const key = order.shift() as string;
       // one write per request at a time; it is queued again when the one in flight ends
       if (inFlight.has(key) || !waiting.has(key)) continue;
