@@ -20,7 +20,15 @@ import {
 } from '../controller/testing.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
 import { BASELINE_JOB, rawJob } from './apiserver.bench.ts';
-import { type BenchContext, type BenchRow, percentile, rate, ratioRow } from './harness.ts';
+import {
+  type BenchContext,
+  type BenchRow,
+  controlPlanePids,
+  cpuMs,
+  percentile,
+  rate,
+  ratioRow,
+} from './harness.ts';
 import { rawClient } from './raw-client.ts';
 
 const LATENCY_RATE = 100; // requests per second
@@ -181,14 +189,27 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await rate(BURST, 16, (i) => client.create(RESOURCES.inferencerequests, ns, irBody(`burst-${i}`)));
     const jobs = watchJobs(client, ns);
     await jobs.ready;
+    const cpPids = controlPlanePids(cp.dataDir);
     const controller = await startBundle(cp.kubeconfigPath, ns, {
       WORKER_CONCURRENCY: '100000',
       RECONCILE_WORKERS: '32',
     });
+    const cpu0 = { cp: cpuMs(cpPids), controller: cpuMs([controller.proc.pid!]) };
     await until(() => jobs.seen.size >= BURST, 300_000, 'burst Jobs');
+    const burstCpu = {
+      cp: cpuMs(cpPids) - cpu0.cp,
+      controller: cpuMs([controller.proc.pid!]) - cpu0.controller,
+    };
     // from the first Job to the last: the controller's start-up and initial list are not admission
     const times = [...jobs.seen.values()];
     const seconds = (Math.max(...times) - Math.min(...times)) / 1000;
+    if (process.env.BENCH_TIMELINE) {
+      const t0 = Math.min(...times);
+      const buckets: number[] = [];
+      for (const t of times)
+        buckets[Math.floor((t - t0) / 500)] = (buckets[Math.floor((t - t0) / 500)] ?? 0) + 1;
+      ctx.log(`burst timeline (Jobs per 0.5 s): ${[...buckets].map((b) => b ?? 0).join(' ')}`);
+    }
     await jobs.stop();
     await controller.kill('SIGTERM');
     const perSecond = (BURST - 1) / seconds;
@@ -235,10 +256,21 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       return raw.create(path, { ...c, metadata: { ...c.metadata, name } });
     };
     for (let i = 0; i < 50; i++) await copy(i, `warm-${i}`);
+    const rawCpu0 = { cp: cpuMs(cpPids), client: process.cpuUsage() };
     const same = await rate(BURST, 16, (i) => copy(i, `same-${i}`));
+    const rawClientCpu = process.cpuUsage(rawCpu0.client);
+    const rawCpu = {
+      cp: cpuMs(cpPids) - rawCpu0.cp,
+      client: (rawClientCpu.user + rawClientCpu.system) / 1000,
+    };
     await raw.close();
     ctx.log(
       `burst: ${BURST} Jobs in ${seconds.toFixed(2)} s (${perSecond.toFixed(0)}/s); raw create of the same Jobs ${same.perSecond.toFixed(0)}/s, of the baseline's Job ${jobBaseline.toFixed(0)}/s`,
+    );
+    // CPU per Job (all processes of a side: apiserver + etcd, and the controller or the raw client),
+    // from process start of the controller to its last Job; the bench's own watch is in neither
+    ctx.log(
+      `burst CPU per Job: apiserver+etcd ${(burstCpu.cp / BURST).toFixed(2)} ms, controller ${(burstCpu.controller / BURST).toFixed(2)} ms; raw creates: apiserver+etcd ${(rawCpu.cp / BURST).toFixed(2)} ms, client ${(rawCpu.client / BURST).toFixed(2)} ms`,
     );
     rows.push(
       ratioRow(

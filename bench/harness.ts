@@ -1,5 +1,6 @@
 // Shared types and helpers for `npm run bench`. A benchmark file is `**/*.bench.ts` exporting
 // `default async function (ctx: BenchContext): Promise<BenchRow[]>`; bench/run.ts runs them all.
+import { readdirSync, readFileSync } from 'node:fs';
 import type { ControlPlane } from '../scripts/controlplane/index.ts';
 
 export interface BenchRow {
@@ -103,4 +104,33 @@ export async function sideBySide(
   const ratio = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
   const total = rounds * per;
   return { perSecond: { subject: total / subjectSeconds, raw: total / rawSeconds }, roundRatios, ratio };
+}
+
+/** Pids of the control plane's own processes (kube-apiserver, etcd): their cmdline names its data dir. */
+export function controlPlanePids(dataDir: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${entry}/cmdline`, 'utf8');
+      if (cmd.includes(dataDir) && /(kube-apiserver|etcd)\0/.test(cmd)) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/** CPU time (user + system, ms) the processes used so far; Linux /proc, 100 ticks a second. */
+export function cpuMs(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      // gone
+    }
+  }
+  return ticks * 10;
 }
