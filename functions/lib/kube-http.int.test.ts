@@ -1,7 +1,7 @@
 // The functions' Kubernetes client against the real apiserver, through a TCP pass-through that
-// counts the connections it is asked to open (TLS stays end to end): many calls share a few kept-
-// alive connections, for the Kube and the webhooks' store alike; apiserver errors keep their
-// status, reason, causes and Retry-After.
+// counts the connections it is asked to open and reads the protocols each offers (TLS stays end to
+// end): many calls share a few kept-alive connections, for the Kube and the webhooks' store alike,
+// over HTTP/1.1; apiserver errors keep their status, reason, causes and Retry-After.
 import { createServer, type Server, type Socket, connect as tcpConnect } from 'node:net';
 import { KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -15,14 +15,47 @@ import { createKubeClient } from './kube-client.ts';
 import { kubeToApiError } from './kube-errors.ts';
 import { createKubeHttp, kubeHttpFor } from './kube-http.ts';
 
-/** A TCP relay to `target` that counts the connections clients open through it. */
+/** The protocols a TLS ClientHello offers by ALPN (RFC 7301); undefined until it is all there. */
+function offeredProtocols(hello: Buffer): string[] | undefined {
+  if (hello.length < 5 || hello.length < 5 + hello.readUInt16BE(3)) return undefined;
+  // record header (5), handshake header (4), version (2), random (32)
+  let at = 5 + 4 + 2 + 32;
+  at += 1 + hello[at]!; // session id
+  at += 2 + hello.readUInt16BE(at); // cipher suites
+  at += 1 + hello[at]!; // compression methods
+  const end = at + 2 + hello.readUInt16BE(at);
+  for (at += 2; at + 4 <= end; at += 4 + hello.readUInt16BE(at + 2)) {
+    if (hello.readUInt16BE(at) !== 16) continue; // application_layer_protocol_negotiation
+    const protocols: string[] = [];
+    const last = at + 4 + hello.readUInt16BE(at + 2);
+    for (let p = at + 6; p < last; p += 1 + hello[p]!)
+      protocols.push(hello.toString('latin1', p + 1, p + 1 + hello[p]!));
+    return protocols;
+  }
+  return [];
+}
+
+/**
+ * A TCP relay to `target` that counts the connections clients open through it and records the
+ * protocols each one's TLS ClientHello offers.
+ */
 async function countingRelay(
   target: URL,
-): Promise<{ url: string; connections: () => number; close(): void }> {
+): Promise<{ url: string; connections: () => number; offered: string[][]; close(): void }> {
   let connections = 0;
+  const offered: string[][] = [];
   const sockets = new Set<Socket>();
   const server: Server = createServer((client) => {
     connections++;
+    let hello = Buffer.alloc(0);
+    const readHello = (chunk: Buffer) => {
+      hello = Buffer.concat([hello, chunk]);
+      const protocols = offeredProtocols(hello);
+      if (!protocols) return;
+      offered.push(protocols);
+      client.off('data', readHello);
+    };
+    client.on('data', readHello);
     const upstream = tcpConnect(Number(target.port), target.hostname);
     for (const s of [client, upstream]) {
       sockets.add(s);
@@ -36,6 +69,7 @@ async function countingRelay(
   return {
     url: `https://127.0.0.1:${port}`,
     connections: () => connections,
+    offered,
     close() {
       for (const s of sockets) s.destroy();
       server.close();
@@ -96,6 +130,15 @@ describe('connection reuse', () => {
     expect(relay.connections() - before).toBeGreaterThanOrEqual(1);
     expect(relay.connections() - before).toBeLessThanOrEqual(8);
     expect((await kube.list('InferenceRequest')).items.length).toBe(200);
+  });
+
+  it('speaks HTTP/1.1 to the apiserver: its connections offer nothing else', async () => {
+    const kube = createKubeClient(kc, ns.name, createKubeHttp(kc, { connections: 4 }));
+    const before = relay.offered.length;
+    await Promise.all(Array.from({ length: 4 }, (_, i) => kube.create('InferenceRequest', ir(`h1-${i}`))));
+    const offered = relay.offered.slice(before);
+    expect(offered.length).toBeGreaterThanOrEqual(1);
+    for (const protocols of offered) expect(protocols).toEqual(['http/1.1']);
   });
 
   it('the Kube and the webhooks’ store of one KubeConfig share its pool', async () => {

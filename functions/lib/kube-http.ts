@@ -1,4 +1,4 @@
-// JSON over HTTP to the apiserver through one pool of kept-alive connections per KubeConfig.
+// JSON over HTTP/1.1 to the apiserver through one pool of kept-alive connections per KubeConfig.
 //
 // client-node's generated APIs build a new undici Agent — a new TLS connection and handshake — for
 // every call, which costs the apiserver about 2.5 times the CPU per object and caps a client at a
@@ -148,7 +148,16 @@ export function createKubeHttp(kc: KubeConfig, opts: KubeHttpOptions = {}): Kube
     const existing = pooled(tls); // another request may have built it meanwhile
     if (existing) return existing;
     const old = pool?.dispatcher;
-    const connect = { ...tls, keepAlive: true, keepAliveInitialDelay: 30_000 } as Agent.Options['connect'];
+    // HTTP/1.1, one request per connection at a time, not HTTP/2 (undici's default when the server
+    // offers it, as the apiserver does): submitting against the real apiserver, a create cost this
+    // process 2-13 % less CPU that way, the apiserver less in 3 runs of 4, and the rate was higher
+    // in all 4
+    const connect = {
+      ...tls,
+      keepAlive: true,
+      keepAliveInitialDelay: 30_000,
+      allowH2: false,
+    } as Agent.Options['connect'];
     const common = { connections, headersTimeout: timeoutMs, bodyTimeout: timeoutMs };
     const dispatcher = cluster!.proxyUrl
       ? new ProxyAgent({ uri: cluster!.proxyUrl, requestTls: connect as never, ...common })
