@@ -7,7 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
-import { REQUEST_FILE, UPLOADS_MOUNT } from '../../api/v1alpha1/executor-contract.ts';
+import { RUN_ANNOTATIONS, UPLOADS_MOUNT } from '../../api/v1alpha1/executor-contract.ts';
 import { childNames } from '../../controller/job-spec.ts';
 import type { Running } from '../../controller/main.ts';
 import { adminClient, createFixtures, runInProcess, testEnv } from '../../controller/testing.ts';
@@ -158,8 +158,8 @@ it('uploads a PDF and a tar.gz, submits a request with them, mounts them read-on
       subPath: `uploads/${tgz.id}`,
     },
   ]);
-  const secret = await ns.core.readNamespacedSecret({ name: names.secret, namespace: ns.name });
-  const requestFile = Buffer.from(secret.data![REQUEST_FILE]!, 'base64').toString();
+  // request.json travels in the pod's annotations (a downward API volume makes it a file)
+  const requestFile = job.spec!.template.metadata!.annotations![RUN_ANNOTATIONS.requestFile]!;
   expect(JSON.parse(requestFile).attachments).toEqual([pdf.id, tgz.id]);
 
   // the executor side: the same volume (here: the uploads dir) → archives unpacked into the workspace
