@@ -127,6 +127,8 @@ function evaluate(rel) {
 }
 
 const server = evaluate('server.cjs');
+// what a start runs before it answers, once, so that the snapshot holds it compiled
+server.prepare();
 
 /** The bundle's directory now: the one the snapshot was started from. */
 function bundleDir() {
