@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
 import { jobPodIngestToken } from '../test/kubelet-token.ts';
 import { childNames } from './job-spec.ts';
-import { isNotFound, type KubeClient, type KubeObject, RESOURCES } from './kube.ts';
+import { isNotFound, type KubeClient, type KubeObject, RESOURCES, type ResourcePath } from './kube.ts';
 import type { Running } from './main.ts';
 import {
   adminClient,
@@ -25,6 +25,19 @@ type Obj = KubeObject & { spec?: Loose; data?: Record<string, string>; status?: 
 let ns: TestNamespace;
 let client: KubeClient;
 let controller: Running;
+
+/** The object, or undefined while it does not exist. */
+async function found(resource: ResourcePath, name: string): Promise<Obj | undefined> {
+  try {
+    return await client.get<Obj>(resource, ns.name, name);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+/** true once the object is gone. */
+const gone = async (resource: ResourcePath, name: string) =>
+  (await found(resource, name)) === undefined ? true : undefined;
 
 beforeAll(async () => {
   ns = await createTestNamespace('ctrl-req');
@@ -88,14 +101,7 @@ describe('request → Job', () => {
       timeoutSeconds: 120,
     });
     const names = childNames('ok-1');
-    const job = await eventually('Job created', async () => {
-      try {
-        return await client.get<Obj>(RESOURCES.jobs, ns.name, names.job);
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
-    });
+    const job = await eventually('Job created', () => found(RESOURCES.jobs, names.job));
     // ownership and labels
     expect(job.metadata.ownerReferences).toEqual([
       expect.objectContaining({
@@ -212,14 +218,7 @@ describe('request → Job', () => {
     // 140 KB in UTF-8: more than annotations carry (MAX_INLINE_FILES_BYTES)
     await createRequest(client, ns.name, 'big-1', { prompt: 'é'.repeat(70_000), labels: KWOK.runFor('1s') });
     const names = childNames('big-1');
-    const secret = await eventually('files Secret created', async () => {
-      try {
-        return await client.get<Obj>(RESOURCES.secrets, ns.name, names.secret);
-      } catch (e) {
-        if (isNotFound(e)) return undefined;
-        throw e;
-      }
-    });
+    const secret = await eventually('files Secret created', () => found(RESOURCES.secrets, names.secret));
     expect(JSON.parse(Buffer.from(secret.data!['request.json']!, 'base64').toString()).prompt).toBe(
       'é'.repeat(70_000),
     );
@@ -232,14 +231,7 @@ describe('request → Job', () => {
     });
     expect(job.spec.template.metadata.annotations['labrats.work/request.json']).toBeUndefined();
     await eventually('big-1 Succeeded', () => phaseOf('big-1', 'Succeeded'), { timeoutMs: 60_000 });
-    await eventually('files Secret deleted', async () => {
-      try {
-        await client.get(RESOURCES.secrets, ns.name, names.secret);
-        return undefined;
-      } catch (e) {
-        return isNotFound(e) ? true : undefined;
-      }
-    });
+    await eventually('files Secret deleted', () => gone(RESOURCES.secrets, names.secret));
   });
 
   it('reports Failed with the reason when the executor fails', async () => {
@@ -267,14 +259,7 @@ describe('request → Job', () => {
     await eventually('cancel-1 Running', () => phaseOf('cancel-1', 'Running'), { timeoutMs: 60_000 });
     await client.mergePatch(RESOURCES.inferencerequests, ns.name, 'cancel-1', { spec: { cancel: true } });
     await eventually('cancel-1 Cancelled', () => phaseOf('cancel-1', 'Cancelled'));
-    await eventually('Job gone', async () => {
-      try {
-        await client.get(RESOURCES.jobs, ns.name, childNames('cancel-1').job);
-        return undefined;
-      } catch (e) {
-        return isNotFound(e) ? true : undefined;
-      }
-    });
+    await eventually('Job gone', () => gone(RESOURCES.jobs, childNames('cancel-1').job));
   });
 
   it('keeps a request Pending while its agent is missing and admits it once it appears', async () => {
@@ -300,19 +285,8 @@ describe('request → Job', () => {
       [RESOURCES.jobs, names.job],
       [RESOURCES.secrets, names.secret],
     ] as const) {
-      await eventually(
-        `${n} garbage-collected`,
-        async () => {
-          try {
-            await client.get(r, ns.name, n);
-            return undefined;
-          } catch (e) {
-            return isNotFound(e) ? true : undefined;
-          }
-          // kube-controller-manager's garbage collector is slow on a loaded machine
-        },
-        { timeoutMs: 90_000 },
-      );
+      // kube-controller-manager's garbage collector is slow on a loaded machine
+      await eventually(`${n} garbage-collected`, () => gone(r, n), { timeoutMs: 90_000 });
     }
   });
 });
