@@ -63,6 +63,12 @@ export const configSchema = z
       .string()
       .refine((s) => new TextEncoder().encode(s).byteLength >= 32, 'must be at least 32 bytes')
       .optional(),
+    /**
+     * Where a run's request.json and instructions.md travel: in its pod's annotations (one
+     * apiserver write per run; readable by whoever may read pods, as spec.prompt is by whoever may
+     * read requests), or always in a Secret owned by the request (a second write per run).
+     */
+    REQUEST_FILES: z.enum(['annotations', 'secret']).default('annotations'),
     JOB_TTL_SECONDS: int(0, 30 * 86_400).default(3600),
     DEFAULT_TIMEOUT_SECONDS: int(1, 604_800).default(3600),
 

@@ -11,7 +11,7 @@ import {
   childNames,
   EXECUTOR_SELECTOR,
   FILES_ANNOTATION,
-  filesFitInline,
+  filesInline,
   MODEL_LABEL,
   requestFiles,
 } from './job-spec.ts';
@@ -268,7 +268,7 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
       const cached = jobs.get(`${ns}/${names.job}`);
       const jobIsOurs = cached !== undefined && controllerOf(cached)?.uid === uid;
       const files = requestFiles(req, resolution);
-      const needSecret = !filesFitInline(files) && !secretReady.has(uid);
+      const needSecret = !filesInline(config, files) && !secretReady.has(uid);
       if (jobIsOurs && !needSecret) return { name: names.job, created: false };
       const [, created] = await Promise.all([
         needSecret ? createOrAdopt(RESOURCES.secrets, buildFilesSecret(req, resolution, files), req) : false,

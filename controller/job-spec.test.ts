@@ -176,6 +176,17 @@ describe('the run carries its own files and ingest credential', () => {
     expect(secret.metadata.ownerReferences[0]!.uid).toBe('u-1');
     expect(Object.keys(secret.stringData).sort()).toEqual(['instructions.md', 'request.json']);
   });
+
+  it('always uses the Secret with REQUEST_FILES=secret', () => {
+    const secretFiles = loadConfig({ REQUEST_FILES: 'secret' });
+    const jobObj = buildJob(req, resolution, secretFiles);
+    const template = podTemplate(jobObj);
+    expect(template.metadata.annotations['labrats.work/request.json']).toBeUndefined();
+    expect(jobObj.metadata.annotations?.['labrats.work/request-files']).toBe('secret');
+    expect(template.spec.volumes.find((v: { name: string }) => v.name === 'config').secret.secretName).toBe(
+      childNames(req.metadata.name).secret,
+    );
+  });
 });
 
 const job = (status: Job['status']): Job => ({

@@ -191,6 +191,11 @@ export function filesFitInline(files: Record<string, string>): boolean {
   return bytes <= MAX_INLINE_FILES_BYTES;
 }
 
+/** Whether a run's files travel in its pod's annotations: REQUEST_FILES=secret always uses a Secret. */
+export function filesInline(config: Pick<Config, 'REQUEST_FILES'>, files: Record<string, string>): boolean {
+  return config.REQUEST_FILES === 'annotations' && filesFitInline(files);
+}
+
 /** The Secret for request files too large for annotations (a prompt may be as sensitive as a token). */
 export function buildFilesSecret(
   req: InferenceRequest,
@@ -233,7 +238,7 @@ export function buildJob(
   files: Record<string, string> = requestFiles(req, r),
 ): KubeObject {
   const names = childNames(req.metadata.name);
-  const inline = filesFitInline(files);
+  const inline = filesInline(config, files);
   const labels = ourLabels(req, r);
   const podLabels = { ...userPodLabels(req.spec.labels), ...labels };
   const workspaceSubPath = [config.WORKSPACE_SUBPATH_PREFIX, req.metadata.name].filter(Boolean).join('/');
