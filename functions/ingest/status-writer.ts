@@ -86,9 +86,11 @@ export function createStatusWriter(opts: {
       p.inFlight = undefined;
       if (p.summary) schedule(request, p);
       else {
-        // Keep lastWriteAt a while so the interval holds; forget idle requests after that.
+        // Keep lastWriteAt a while so the interval holds; forget idle requests after that. A
+        // later write of the same request may have started since: only its own interval counts.
         setTimeout(() => {
-          if (!p.summary && !p.timer && !p.inFlight && state.get(request) === p) state.delete(request);
+          if (p.summary || p.timer || p.inFlight || state.get(request) !== p) return;
+          if (now() - p.lastWriteAt >= opts.intervalMs) state.delete(request);
         }, opts.intervalMs);
         settle();
       }

@@ -4,7 +4,7 @@ import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { ExecutorEvent } from '../../api/v1alpha1/events.ts';
 import { createStatusWriter } from '../ingest/status-writer.ts';
 import { newRequestName } from '../jobs/submit.ts';
@@ -204,6 +204,35 @@ describe('status writer', () => {
     w.update('gone', { eventCount: 1 });
     await w.flushAll();
     expect(w.writes).toBe(2);
+  });
+});
+
+describe('status writer interval', () => {
+  it('holds the interval after a slow write followed by a fast one (no early forgetting)', async () => {
+    vi.useFakeTimers();
+    try {
+      const started: number[] = [];
+      const durations = [80, 5, 5, 5];
+      const kube = {
+        patchStatus: () => {
+          started.push(Date.now());
+          const ms = durations[started.length - 1] ?? 5;
+          return new Promise((r) => setTimeout(() => r({ metadata: { name: 'r' } }), ms));
+        },
+      } as unknown as Parameters<typeof createStatusWriter>[0]['kube'];
+      const w = createStatusWriter({ kube, intervalMs: 100, log: silentLogger, now: () => Date.now() });
+      w.update('r', { eventCount: 1 }); // written at once, for 80 ms
+      await vi.advanceTimersByTimeAsync(85);
+      w.update('r', { eventCount: 2 }); // waits for the interval: written at 100, for 5 ms
+      await vi.advanceTimersByTimeAsync(100); // t = 185: the first write's idle timer has fired
+      w.update('r', { eventCount: 3 });
+      await vi.advanceTimersByTimeAsync(500);
+      expect(started).toHaveLength(3);
+      for (let i = 1; i < started.length; i++)
+        expect(started[i]! - started[i - 1]!).toBeGreaterThanOrEqual(100);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 
