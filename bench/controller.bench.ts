@@ -156,6 +156,18 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await Promise.all(creates);
     await until(() => jobs.seen.size >= total, 60_000, 'latency Jobs');
     const latencies = [...jobs.seen].map(([n, t]) => t - sentAt.get(n)!).sort((a, b) => a - b);
+    if (process.env.BENCH_TIMELINE) {
+      const inOrder = [...sentAt].map(([n, t]) => (jobs.seen.get(n) ?? Number.NaN) - t);
+      const perSecond = [];
+      for (let i = 0; i < inOrder.length; i += LATENCY_RATE)
+        perSecond.push(
+          percentile(
+            inOrder.slice(i, i + LATENCY_RATE).sort((a, b) => a - b),
+            50,
+          ).toFixed(0),
+        );
+      ctx.log(`latency p50 by second sent: ${perSecond.join(' ')} ms`);
+    }
     await jobs.stop();
     await controller.kill('SIGTERM');
     const p50 = percentile(latencies, 50);
