@@ -7,6 +7,7 @@ import { getConnInfo } from '@hono/node-server/conninfo';
 import { collectDefaultMetrics, Gauge } from 'prom-client';
 import { type Booted, boot } from './boot.ts';
 import { submitBody } from './jobs/submit.ts';
+import { stopOnSignals } from './lib/stop-on-signals.ts';
 
 const METRICS_PREFIX = 'ai_agents_functions_';
 
@@ -82,17 +83,7 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
     },
   );
 
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info('stopping', { signal });
-    server.close();
-    await app.services.statusWriter.flushAll().catch(() => {});
-    process.exit(0);
-  };
-  process.on('SIGTERM', () => void stop('SIGTERM'));
-  process.on('SIGINT', () => void stop('SIGINT'));
+  stopOnSignals(server, log, () => app.services.statusWriter.flushAll());
 }
 
 /**

@@ -1,6 +1,7 @@
 // Node entry of a per-source webhook pod: `WEBHOOK_SOURCE_NAME=<source> node functions/webhooks/main.node.ts`.
 // Serves only that source (see app.ts); flushes the delivery ledger on SIGTERM/SIGINT.
 import { serve } from '@hono/node-server';
+import { stopOnSignals } from '../lib/stop-on-signals.ts';
 import { type BootedWebhook, bootWebhookOnly } from './boot.ts';
 
 let booted: BootedWebhook;
@@ -17,14 +18,4 @@ const server = serve(
   (info) => log.info('listening', { port: info.port, runtime: 'node', source: config.webhookSourceName }),
 );
 
-let stopping = false;
-const stop = async (signal: string) => {
-  if (stopping) return;
-  stopping = true;
-  log.info('stopping', { signal });
-  server.close();
-  await receiver.ledger.flush().catch(() => {});
-  process.exit(0);
-};
-process.on('SIGTERM', () => void stop('SIGTERM'));
-process.on('SIGINT', () => void stop('SIGINT'));
+stopOnSignals(server, log, () => receiver.ledger.flush());
