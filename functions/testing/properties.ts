@@ -249,9 +249,13 @@ export async function ingestProperty(t: PropertyTarget, numRuns: number): Promis
       fc.record(
         {
           authorization: fc.oneof(
+            // weighted so that the accepted (200) and the other request's (403) paths are both
+            // reached in every run, not only on average
             fc.constant(`Bearer ${t.token}`),
             fc.constant(`Bearer ${t.token}`),
             fc.constant(`Bearer ${t.token}`),
+            fc.constant(`Bearer ${t.otherToken}`),
+            fc.constant(`Bearer ${t.otherToken}`),
             fc.constant(`Bearer ${t.otherToken}`),
             fc.constant(`Bearer ${t.token.slice(0, -2)}xx`),
             ...(t.executorToken
