@@ -153,6 +153,12 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     alone.sort((a, b) => a - b);
     const sentAt = new Map<string, number>();
     const total = LATENCY_RATE * LATENCY_SECONDS;
+    const latencyPids = controlPlanePids(cp.dataDir);
+    const cpuBefore = {
+      cp: cpuMs(latencyPids),
+      controller: cpuMs([controller.proc.pid!]),
+      bench: process.cpuUsage(),
+    };
     const start = performance.now();
     const creates: Promise<unknown>[] = [];
     for (let i = 0; i < total; i++) {
@@ -165,6 +171,12 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     }
     await Promise.all(creates);
     await until(() => jobs.seen.size >= total + alone.length, 60_000, 'latency Jobs');
+    const wallMs = performance.now() - start;
+    const benchCpu = process.cpuUsage(cpuBefore.bench);
+    // how busy each side was while the requests flowed (1.0 = one core the whole time)
+    ctx.log(
+      `at ${LATENCY_RATE}/s, cores busy: apiserver+etcd ${((cpuMs(latencyPids) - cpuBefore.cp) / wallMs).toFixed(2)}, controller ${((cpuMs([controller.proc.pid!]) - cpuBefore.controller) / wallMs).toFixed(2)}, bench ${((benchCpu.user + benchCpu.system) / 1000 / wallMs).toFixed(2)}`,
+    );
     const latencies = [...sentAt].map(([n, t]) => jobs.seen.get(n)! - t).sort((a, b) => a - b);
     if (process.env.BENCH_TIMELINE) {
       const inOrder = [...sentAt].map(([n, t]) => (jobs.seen.get(n) ?? Number.NaN) - t);
