@@ -93,7 +93,12 @@ async function startBundle(
   const port = await freePort();
   const child = spawnController(
     kubeconfig,
-    testEnv(ns, { ...env, PORT: String(port), LOG_LEVEL: 'error' }),
+    testEnv(ns, {
+      ...env,
+      PORT: String(port),
+      LOG_LEVEL: 'error',
+      ...(process.env.BENCH_NODE_OPTIONS ? { NODE_OPTIONS: process.env.BENCH_NODE_OPTIONS } : {}),
+    }),
     await bundle,
   );
   const deadline = Date.now() + 120_000;
