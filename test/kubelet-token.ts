@@ -10,25 +10,28 @@ interface ProjectedToken {
   expirationSeconds?: number;
 }
 
-/** The token the kubelet would project into `pod` (ServiceAccount created when it is missing). */
-export async function kubeletIngestToken(core: CoreV1Api, pod: V1Pod): Promise<string> {
+/**
+ * A token of the pod's ServiceAccount for `audience`, bound to the pod (ServiceAccount created when
+ * it is missing: the ServiceAccount controller makes only `default`).
+ */
+export async function podBoundToken(
+  core: CoreV1Api,
+  pod: V1Pod,
+  audience: string,
+  expirationSeconds = 3600,
+): Promise<string> {
   const namespace = pod.metadata!.namespace!;
   const account = pod.spec?.serviceAccountName || 'default';
-  const projected = (pod.spec?.volumes ?? [])
-    .flatMap((v) => v.projected?.sources ?? [])
-    .map((s) => s.serviceAccountToken as ProjectedToken | undefined)
-    .find((t) => t !== undefined);
-  if (!projected?.audience) throw new Error(`pod ${pod.metadata!.name} projects no ServiceAccount token`);
   await core
     .createNamespacedServiceAccount({ namespace, body: { metadata: { name: account } } })
-    .catch(() => {}); // exists (the ServiceAccount controller makes `default`)
+    .catch(() => {}); // exists
   const review = await core.createNamespacedServiceAccountToken({
     namespace,
     name: account,
     body: {
       spec: {
-        audiences: [projected.audience],
-        expirationSeconds: projected.expirationSeconds ?? 3600,
+        audiences: [audience],
+        expirationSeconds,
         boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! },
       },
     },
@@ -38,14 +41,24 @@ export async function kubeletIngestToken(core: CoreV1Api, pod: V1Pod): Promise<s
   return token;
 }
 
-/** Waits for a pod of `jobName` (the Job controller's, or one a test made) and mints its token. */
-export async function jobPodIngestToken(
+/** The token the kubelet would project into `pod`: its projected volume's audience and lifetime. */
+export async function kubeletIngestToken(core: CoreV1Api, pod: V1Pod): Promise<string> {
+  const projected = (pod.spec?.volumes ?? [])
+    .flatMap((v) => v.projected?.sources ?? [])
+    .map((s) => s.serviceAccountToken as ProjectedToken | undefined)
+    .find((t) => t !== undefined);
+  if (!projected?.audience) throw new Error(`pod ${pod.metadata!.name} projects no ServiceAccount token`);
+  return podBoundToken(core, pod, projected.audience, projected.expirationSeconds);
+}
+
+/** A live pod of `jobName` (the Job controller's), once there is one. */
+export function jobPod(
   core: CoreV1Api,
   namespace: string,
   jobName: string,
   { timeoutMs = 30_000 } = {},
-): Promise<{ pod: V1Pod; token: string }> {
-  const pod = await eventually(
+): Promise<V1Pod> {
+  return eventually(
     `a pod of Job ${jobName}`,
     async () =>
       (
@@ -56,5 +69,15 @@ export async function jobPodIngestToken(
       ).items.find((p) => !p.metadata?.deletionTimestamp),
     { timeoutMs },
   );
+}
+
+/** Waits for a pod of `jobName` and mints the token the kubelet would project into it. */
+export async function jobPodIngestToken(
+  core: CoreV1Api,
+  namespace: string,
+  jobName: string,
+  opts: { timeoutMs?: number } = {},
+): Promise<{ pod: V1Pod; token: string }> {
+  const pod = await jobPod(core, namespace, jobName, opts);
   return { pod, token: await kubeletIngestToken(core, pod) };
 }

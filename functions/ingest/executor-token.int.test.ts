@@ -9,6 +9,7 @@ import { RUN_ANNOTATIONS } from '../../api/v1alpha1/executor-contract.ts';
 import { INGEST_AUDIENCE } from '../../api/v1alpha1/ingest-token.ts';
 import { childName } from '../../api/v1alpha1/names.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../../test/kube.ts';
+import { jobPod, podBoundToken } from '../../test/kubelet-token.ts';
 import { at } from '../runtime-tests/harness.ts';
 import { asUser } from '../testing/auth.ts';
 import { type Served, serveFunctions } from '../testing/serve.ts';
@@ -106,32 +107,12 @@ async function runPod(
       },
     },
   });
-  const pod = await eventually(`a pod of Job ${jobName}`, async () =>
-    (
-      await ns.core.listNamespacedPod({
-        namespace: ns.name,
-        labelSelector: `batch.kubernetes.io/job-name=${jobName}`,
-      })
-    ).items.find((p) => !p.metadata?.deletionTimestamp),
-  );
+  const pod = await jobPod(ns.core, ns.name, jobName);
   return { job, pod };
 }
 
 /** What the kubelet projects into the pod: a token of its ServiceAccount for `audience`, bound to it. */
-async function kubeletToken(pod: V1Pod, audience = INGEST_AUDIENCE): Promise<string> {
-  const tr = await ns.core.createNamespacedServiceAccountToken({
-    namespace: ns.name,
-    name: pod.spec!.serviceAccountName!,
-    body: {
-      spec: {
-        audiences: [audience],
-        expirationSeconds: 600,
-        boundObjectRef: { apiVersion: 'v1', kind: 'Pod', name: pod.metadata!.name!, uid: pod.metadata!.uid! },
-      },
-    },
-  });
-  return tr.status!.token!;
-}
+const kubeletToken = (pod: V1Pod, audience = INGEST_AUDIENCE) => podBoundToken(ns.core, pod, audience, 600);
 
 function ingest(token: string, body: unknown) {
   return fetch(`${fn.url}/api/events/ingest`, {
