@@ -290,9 +290,9 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
       const ns = req.metadata.namespace ?? 'default';
       const names = childNames(req.metadata.name);
       const uid = req.metadata.uid ?? '';
-      const job = jobs.get(`${ns}/${names.job}`);
-      // only a run whose files did not fit in annotations has a Secret to remove
-      if (secretReady.has(uid) || job?.metadata.annotations?.[FILES_ANNOTATION] === 'secret') {
+      // only a run whose Job says its files are in a Secret has one to remove (the reconciler
+      // cleans up runs it observes, so the Job is in the cache)
+      if (jobs.get(`${ns}/${names.job}`)?.metadata.annotations?.[FILES_ANNOTATION] === 'secret') {
         try {
           await client.delete(RESOURCES.secrets, ns, names.secret);
         } catch (e) {
