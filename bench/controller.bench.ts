@@ -24,7 +24,7 @@ import {
   type BenchContext,
   type BenchRow,
   controlPlanePids,
-  cpuMs,
+  cpuSince,
   percentile,
   rate,
   ratioRow,
@@ -128,6 +128,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const client = createKubeClient(kubeAccess(cp.kubeconfigPath));
   const stamp = Date.now().toString(36);
   const rows: BenchRow[] = [];
+  const cpPids = controlPlanePids(cp.dataDir);
 
   // baseline: the raw Job-create rate (from apiserver.bench.ts when it ran, else measured here)
   let jobBaseline = ctx.baselines.get(BASELINE_JOB);
@@ -158,11 +159,10 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     alone.sort((a, b) => a - b);
     const sentAt = new Map<string, number>();
     const total = LATENCY_RATE * LATENCY_SECONDS;
-    const latencyPids = controlPlanePids(cp.dataDir);
-    const cpuBefore = {
-      cp: cpuMs(latencyPids),
-      controller: cpuMs([controller.proc.pid!]),
-      bench: process.cpuUsage(),
+    const cpu = {
+      cp: cpuSince(cpPids),
+      controller: cpuSince([controller.proc.pid!]),
+      bench: cpuSince('self'),
     };
     const start = performance.now();
     const creates: Promise<unknown>[] = [];
@@ -177,22 +177,19 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await Promise.all(creates);
     await until(() => jobs.seen.size >= total + alone.length, 60_000, 'latency Jobs');
     const wallMs = performance.now() - start;
-    const benchCpu = process.cpuUsage(cpuBefore.bench);
     // how busy each side was while the requests flowed (1.0 = one core the whole time)
+    const cores = (used: () => number) => (used() / wallMs).toFixed(2);
     ctx.log(
-      `at ${LATENCY_RATE}/s, cores busy: apiserver+etcd ${((cpuMs(latencyPids) - cpuBefore.cp) / wallMs).toFixed(2)}, controller ${((cpuMs([controller.proc.pid!]) - cpuBefore.controller) / wallMs).toFixed(2)}, bench ${((benchCpu.user + benchCpu.system) / 1000 / wallMs).toFixed(2)}`,
+      `at ${LATENCY_RATE}/s, cores busy: apiserver+etcd ${cores(cpu.cp)}, controller ${cores(cpu.controller)}, bench ${cores(cpu.bench)}`,
     );
     const latencies = [...sentAt].map(([n, t]) => jobs.seen.get(n)! - t).sort((a, b) => a - b);
     if (process.env.BENCH_TIMELINE) {
-      const inOrder = [...sentAt].map(([n, t]) => (jobs.seen.get(n) ?? Number.NaN) - t);
-      const perSecond = [];
-      for (let i = 0; i < inOrder.length; i += LATENCY_RATE)
-        perSecond.push(
-          percentile(
-            inOrder.slice(i, i + LATENCY_RATE).sort((a, b) => a - b),
-            50,
-          ).toFixed(0),
-        );
+      const inOrder = [...sentAt].map(([n, t]) => jobs.seen.get(n)! - t);
+      const perSecond: string[] = [];
+      for (let i = 0; i < inOrder.length; i += LATENCY_RATE) {
+        const second = inOrder.slice(i, i + LATENCY_RATE).sort((a, b) => a - b);
+        perSecond.push(percentile(second, 50).toFixed(0));
+      }
       ctx.log(`latency p50 by second sent: ${perSecond.join(' ')} ms`);
     }
     await jobs.stop();
@@ -234,26 +231,21 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await rate(BURST, 16, (i) => client.create(RESOURCES.inferencerequests, ns, irBody(`burst-${i}`)));
     const jobs = watchJobs(client, ns);
     await jobs.ready;
-    const cpPids = controlPlanePids(cp.dataDir);
     const controller = await startBundle(cp.kubeconfigPath, ns, {
       WORKER_CONCURRENCY: '100000',
       RECONCILE_WORKERS: '32',
     });
-    const cpu0 = { cp: cpuMs(cpPids), controller: cpuMs([controller.proc.pid!]) };
+    const cpu = { cp: cpuSince(cpPids), controller: cpuSince([controller.proc.pid!]) };
     await until(() => jobs.seen.size >= BURST, 300_000, 'burst Jobs');
-    const burstCpu = {
-      cp: cpuMs(cpPids) - cpu0.cp,
-      controller: cpuMs([controller.proc.pid!]) - cpu0.controller,
-    };
+    const burstCpu = { cp: cpu.cp(), controller: cpu.controller() };
     // from the first Job to the last: the controller's start-up and initial list are not admission
     const times = [...jobs.seen.values()];
     const seconds = (Math.max(...times) - Math.min(...times)) / 1000;
     if (process.env.BENCH_TIMELINE) {
       const t0 = Math.min(...times);
-      const buckets: number[] = [];
-      for (const t of times)
-        buckets[Math.floor((t - t0) / 500)] = (buckets[Math.floor((t - t0) / 500)] ?? 0) + 1;
-      ctx.log(`burst timeline (Jobs per 0.5 s): ${[...buckets].map((b) => b ?? 0).join(' ')}`);
+      const buckets = new Array<number>(Math.floor(seconds * 2) + 1).fill(0);
+      for (const t of times) buckets[Math.floor((t - t0) / 500)]! += 1;
+      ctx.log(`burst timeline (Jobs per 0.5 s): ${buckets.join(' ')}`);
     }
     await jobs.stop();
     await controller.kill('SIGTERM');
@@ -301,19 +293,15 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       return raw.create(path, { ...c, metadata: { ...c.metadata, name } });
     };
     for (let i = 0; i < 50; i++) await copy(i, `warm-${i}`);
-    const rawCpu0 = { cp: cpuMs(cpPids), client: process.cpuUsage() };
+    const rawMeter = { cp: cpuSince(cpPids), client: cpuSince('self') };
     const same = await rate(BURST, 16, (i) => copy(i, `same-${i}`));
-    const rawClientCpu = process.cpuUsage(rawCpu0.client);
-    const rawCpu = {
-      cp: cpuMs(cpPids) - rawCpu0.cp,
-      client: (rawClientCpu.user + rawClientCpu.system) / 1000,
-    };
+    const rawCpu = { cp: rawMeter.cp(), client: rawMeter.client() };
     await raw.close();
     ctx.log(
       `burst: ${BURST} Jobs in ${seconds.toFixed(2)} s (${perSecond.toFixed(0)}/s); raw create of the same Jobs ${same.perSecond.toFixed(0)}/s, of the baseline's Job ${jobBaseline.toFixed(0)}/s`,
     );
     // CPU per Job (all processes of a side: apiserver + etcd, and the controller or the raw client),
-    // from process start of the controller to its last Job; the bench's own watch is in neither
+    // from the controller being ready to its last Job; the bench's own watch is in neither
     ctx.log(
       `burst CPU per Job: apiserver+etcd ${(burstCpu.cp / BURST).toFixed(2)} ms, controller ${(burstCpu.controller / BURST).toFixed(2)} ms; raw creates: apiserver+etcd ${(rawCpu.cp / BURST).toFixed(2)} ms, client ${(rawCpu.client / BURST).toFixed(2)} ms`,
     );

@@ -122,7 +122,7 @@ export function controlPlanePids(dataDir: string): number[] {
 }
 
 /** CPU time (user + system, ms) the processes used so far; Linux /proc, 100 ticks a second. */
-export function cpuMs(pids: number[]): number {
+function cpuMs(pids: number[]): number {
   let ticks = 0;
   for (const pid of pids) {
     try {
@@ -133,4 +133,17 @@ export function cpuMs(pids: number[]): number {
     }
   }
   return ticks * 10;
+}
+
+/** A meter from now: how many ms of CPU the processes (or this one, `'self'`) have used since. */
+export function cpuSince(pids: number[] | 'self'): () => number {
+  if (pids === 'self') {
+    const start = process.cpuUsage();
+    return () => {
+      const used = process.cpuUsage(start);
+      return (used.user + used.system) / 1000;
+    };
+  }
+  const start = cpuMs(pids);
+  return () => cpuMs(pids) - start;
 }
