@@ -1,6 +1,6 @@
 // The request → Job lifecycle against the real control plane (kwok runs the pods).
 
-import { AuthenticationV1Api } from '@kubernetes/client-node';
+import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-node';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
 import { jobPodIngestToken } from '../test/kubelet-token.ts';
@@ -199,6 +199,18 @@ describe('request → Job', () => {
     ]);
     const otherAudience = await auth.createTokenReview({ body: { spec: { token, audiences: ['api'] } } });
     expect(otherAudience.status?.authenticated).not.toBe(true);
+    // and the Kubernetes API itself does not take it as a credential
+    const cluster = ns.kc.getCurrentCluster()!;
+    const asExecutor = new KubeConfig();
+    asExecutor.loadFromOptions({
+      clusters: [cluster],
+      users: [{ name: 'executor', token }],
+      contexts: [{ name: 'executor', cluster: cluster.name, user: 'executor' }],
+      currentContext: 'executor',
+    });
+    await expect(
+      asExecutor.makeApiClient(CoreV1Api).listNamespacedPod({ namespace: ns.name }),
+    ).rejects.toMatchObject({ code: 401 });
 
     const done = await eventually('Succeeded', () => phaseOf('ok-1', 'Succeeded'), { timeoutMs: 60_000 });
     expect(done.status).toMatchObject({
