@@ -126,7 +126,7 @@ export function createController(opts: ControllerOptions): Controller {
     writer: status,
     current: (key) => requests.get(key),
     concurrency: config.STATUS_WRITERS,
-    busy: () => queue.depth > 0,
+    load: () => (queue.depth > 0 ? 'backlog' : queue.inFlight > 0 ? 'running' : 'idle'),
     log,
   });
   const callbacks = createCallbackDispatcher({

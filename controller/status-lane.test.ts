@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { InferenceRequest, InferenceRequestStatus } from '../api/v1alpha1/index.ts';
 import { silentLogger } from './log.ts';
 import type { StatusMutation, StatusWriter } from './status.ts';
-import { compose, createStatusLane } from './status-lane.ts';
+import { compose, createStatusLane, type ReconcileLoad } from './status-lane.ts';
 
 const req = (name: string, status: InferenceRequestStatus = {}): InferenceRequest =>
   ({
@@ -99,28 +99,66 @@ describe('status lane', () => {
     expect(w.maxInFlight()).toBe(2);
   });
 
-  it('keeps one write in flight while reconciles are backed up, and widens once they are not', async () => {
+  it('keeps one write in flight while reconciles are backed up, and widens once they are idle', async () => {
     const w = fakeWriter();
     const requests = new Map(Array.from({ length: 11 }, (_, i) => [`ns/r${i}`, req(`r${i}`)]));
-    let busy = true;
+    let load: ReconcileLoad = 'backlog';
+    let now = 0;
     const lane = createStatusLane({
       writer: w.writer,
       current: (k) => requests.get(k),
       concurrency: 4,
-      busy: () => busy,
+      load: () => load,
+      now: () => now,
       log: silentLogger,
     });
     w.hold();
     const all = [...requests.values()];
     for (const r of all.slice(0, 10)) await lane.update(r, setPhase('Queued'));
+    now = 60_000; // however long they wait
+    await lane.update(all[1]!, setPhase('Running')); // coalesces with r1's waiting change
     expect(lane.pending).toBe(9); // one in flight
-    busy = false;
+    load = 'idle';
     await lane.update(all[10]!, setPhase('Queued'));
     expect(lane.pending).toBe(7); // four in flight
     w.release();
     await lane.idle();
     expect(w.writes).toHaveLength(11);
     expect(w.maxInFlight()).toBe(4);
+  });
+
+  it('keeps one write in flight while reconciles run, until a change has waited maxLagMs', async () => {
+    const w = fakeWriter();
+    const requests = new Map(Array.from({ length: 10 }, (_, i) => [`ns/r${i}`, req(`r${i}`)]));
+    let now = 0;
+    const lane = createStatusLane({
+      writer: w.writer,
+      current: (k) => requests.get(k),
+      concurrency: 4,
+      load: () => 'running',
+      maxLagMs: 1000,
+      now: () => now,
+      log: silentLogger,
+    });
+    w.hold();
+    const all = [...requests.values()];
+    for (const r of all.slice(0, 5)) await lane.update(r, setPhase('Queued'));
+    now = 999;
+    await lane.update(all[5]!, setPhase('Queued'));
+    expect(lane.pending).toBe(5); // one in flight: r1 has waited 999 ms
+    now = 1000;
+    await lane.update(all[6]!, setPhase('Queued'));
+    expect(lane.pending).toBe(3); // r1 waited 1 s: four in flight
+    w.release();
+    await lane.idle();
+    expect(w.writes).toHaveLength(7);
+    // a fresh change behind running reconciles waits for the one in flight again
+    w.hold();
+    for (const r of all.slice(7)) await lane.update(r, setPhase('Queued'));
+    expect(lane.pending).toBe(2);
+    w.release();
+    await lane.idle();
+    expect(w.writes).toHaveLength(10);
   });
 
   it('still writes everything, one at a time, when reconciles stay backed up', async () => {
@@ -130,7 +168,7 @@ describe('status lane', () => {
       writer: w.writer,
       current: (k) => requests.get(k),
       concurrency: 4,
-      busy: () => true,
+      load: () => 'backlog',
       log: silentLogger,
     });
     for (const r of requests.values()) await lane.update(r, setPhase('Queued'));
