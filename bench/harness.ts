@@ -78,9 +78,10 @@ export interface SideBySide {
 }
 
 /**
- * Measures `subject(i)` against `raw(i)` in alternating rounds of `per` items each (raw first),
- * so that the drift of a shared machine falls on both alike. Item indexes run from 0 to
- * rounds × per - 1 on each side.
+ * Measures `subject(i)` against `raw(i)` in alternating rounds of `per` items each, so that the
+ * drift of a shared machine falls on both alike: raw first in even rounds, the subject first in odd
+ * ones (a steady drift then favours neither). Item indexes run from 0 to rounds × per - 1 on each
+ * side.
  */
 export async function sideBySide(
   rounds: number,
@@ -93,8 +94,17 @@ export async function sideBySide(
   let subjectSeconds = 0;
   const roundRatios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const r = await rate(per, concurrency, (i) => raw(round * per + i));
-    const s = await rate(per, concurrency, (i) => subject(round * per + i));
+    const runRaw = () => rate(per, concurrency, (i) => raw(round * per + i));
+    const runSubject = () => rate(per, concurrency, (i) => subject(round * per + i));
+    let r: Awaited<ReturnType<typeof rate>>;
+    let s: Awaited<ReturnType<typeof rate>>;
+    if (round % 2 === 0) {
+      r = await runRaw();
+      s = await runSubject();
+    } else {
+      s = await runSubject();
+      r = await runRaw();
+    }
     rawSeconds += r.seconds;
     subjectSeconds += s.seconds;
     roundRatios.push(s.perSecond / r.perSecond);
