@@ -35,6 +35,7 @@ import { rawClient } from './raw-client.ts';
 const LATENCY_RATE = 100; // requests per second
 const LATENCY_SECONDS = 5;
 const BURST = 2000;
+const BURST_ROUNDS = 3;
 const CACHED = 10_000;
 
 const irBody = (name: string) => ({
@@ -238,113 +239,146 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
   }
 
-  // 2. a burst of 2,000 requests, all waiting before the controller starts: admitted rate
+  // 2. a burst of 2,000 requests, all waiting before the controller starts: admitted rate, side by
+  // side with raw creates of the same Jobs, in BURST_ROUNDS rounds (controller first in even
+  // rounds, raw first in odd ones: a steady drift favours neither); the median ratio counts
   {
-    const ns = `bench-ctrl-burst-${stamp}`;
-    await namespace(client, ns);
-    await rate(BURST, 16, (i) => client.create(RESOURCES.inferencerequests, ns, irBody(`burst-${i}`)));
-    const jobs = watchJobs(client, ns);
-    await jobs.ready;
-    const controller = await startBundle(cp.kubeconfigPath, ns, {
-      WORKER_CONCURRENCY: '100000',
-      RECONCILE_WORKERS: '32',
-    });
-    const cpu = { cp: cpuSince(cpPids), controller: cpuSince([controller.proc.pid!]) };
-    await until(() => jobs.seen.size >= BURST, 300_000, 'burst Jobs');
-    const burstCpu = { cp: cpu.cp(), controller: cpu.controller() };
-    ctx.log(
-      `burst: status written when the last Job appeared: ${await withStatus(client, ns)} of ${BURST} requests`,
-    );
-    // from the first Job to the last: the controller's start-up and initial list are not admission
-    const times = [...jobs.seen.values()];
-    const seconds = spanSeconds(times);
-    if (process.env.BENCH_TIMELINE) {
-      const t0 = Math.min(...times);
-      const buckets = new Array<number>(Math.floor(seconds * 2) + 1).fill(0);
-      for (const t of times) buckets[Math.floor((t - t0) / 500)]! += 1;
-      ctx.log(`burst timeline (Jobs per 0.5 s): ${buckets.join(' ')}`);
-    }
-    await jobs.stop();
-    await controller.kill('SIGTERM');
-    const perSecond = (BURST - 1) / seconds;
+    /** The controller admitting BURST waiting requests; its Jobs' rate as the watch sees them. */
+    const controllerBurst = async (round: number) => {
+      const ns = `bench-ctrl-burst-${stamp}-${round}`;
+      await namespace(client, ns);
+      await rate(BURST, 16, (i) => client.create(RESOURCES.inferencerequests, ns, irBody(`burst-${i}`)));
+      const jobs = watchJobs(client, ns);
+      await jobs.ready;
+      const controller = await startBundle(cp.kubeconfigPath, ns, {
+        WORKER_CONCURRENCY: '100000',
+        RECONCILE_WORKERS: '32',
+      });
+      const meter = { cp: cpuSince(cpPids), controller: cpuSince([controller.proc.pid!]) };
+      await until(() => jobs.seen.size >= BURST, 300_000, 'burst Jobs');
+      const cpu = { cp: meter.cp(), side: meter.controller() };
+      const statusWritten = await withStatus(client, ns);
+      // from the first Job to the last: the controller's start-up and initial list are not admission
+      const times = [...jobs.seen.values()];
+      const seconds = spanSeconds(times);
+      if (process.env.BENCH_TIMELINE) {
+        const t0 = Math.min(...times);
+        const buckets = new Array<number>(Math.floor(seconds * 2) + 1).fill(0);
+        for (const t of times) buckets[Math.floor((t - t0) / 500)]! += 1;
+        ctx.log(`burst ${round} timeline (Jobs per 0.5 s): ${buckets.join(' ')}`);
+      }
+      await jobs.stop();
+      await controller.kill('SIGTERM');
+      const created = await client.list<KubeObject & { spec: unknown }>(RESOURCES.jobs, ns, {
+        labelSelector: EXECUTOR_SELECTOR,
+      });
+      await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+      return { perSecond: (BURST - 1) / seconds, cpu, statusWritten, jobs: created.items };
+    };
 
-    // side by side: the raw rate for the same Jobs (an executor Job — env, volumes, security
-    // context, init container, failure policy — costs the apiserver about twice the baseline's
-    // one-container Job), created straight into another namespace
-    const created = await client.list<KubeObject & { spec: unknown }>(RESOURCES.jobs, ns, {
-      labelSelector: EXECUTOR_SELECTOR,
-    });
-    const copies = created.items.map((j) => {
-      // what the apiserver added on create (selector, controller-uid labels) goes
-      const { selector: _s, ...spec } = j.spec as {
-        selector?: unknown;
-        template: { metadata: KubeObject['metadata'] };
+    /**
+     * The raw rate for the same Jobs (an executor Job — env, volumes, security context, init
+     * container, failure policy — costs the apiserver about twice the baseline's one-container
+     * Job), created straight into another namespace and timed by the same watch.
+     */
+    const rawBurst = async (round: number, jobs: (KubeObject & { spec: unknown })[]) => {
+      const copies = jobs.map((j) => {
+        // what the apiserver added on create (selector, controller-uid labels) goes
+        const { selector: _s, ...spec } = j.spec as {
+          selector?: unknown;
+          template: { metadata: KubeObject['metadata'] };
+        };
+        const {
+          'controller-uid': _c,
+          'batch.kubernetes.io/controller-uid': _b,
+          'job-name': _n,
+          'batch.kubernetes.io/job-name': _m,
+          ...podLabels
+        } = spec.template.metadata.labels ?? {};
+        return {
+          apiVersion: 'batch/v1',
+          kind: 'Job',
+          metadata: {
+            labels: j.metadata.labels,
+            annotations: j.metadata.annotations,
+            ownerReferences: j.metadata.ownerReferences,
+          },
+          spec: {
+            ...spec,
+            template: { ...spec.template, metadata: { ...spec.template.metadata, labels: podLabels } },
+          },
+        };
+      });
+      const ns = `bench-ctrl-same-${stamp}-${round}`;
+      await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
+      const raw = await rawClient(kc);
+      const path = `/apis/batch/v1/namespaces/${ns}/jobs`;
+      const copy = (i: number, name: string) => {
+        const c = copies[i % copies.length]!;
+        return raw.create(path, { ...c, metadata: { ...c.metadata, name } });
       };
-      const {
-        'controller-uid': _c,
-        'batch.kubernetes.io/controller-uid': _b,
-        'job-name': _n,
-        'batch.kubernetes.io/job-name': _m,
-        ...podLabels
-      } = spec.template.metadata.labels ?? {};
-      return {
-        apiVersion: 'batch/v1',
-        kind: 'Job',
-        metadata: {
-          labels: j.metadata.labels,
-          annotations: j.metadata.annotations,
-          ownerReferences: j.metadata.ownerReferences,
-        },
-        spec: {
-          ...spec,
-          template: { ...spec.template, metadata: { ...spec.template.metadata, labels: podLabels } },
-        },
-      };
-    });
-    const sameNs = `bench-ctrl-same-${stamp}`;
-    await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: sameNs } } });
-    const raw = await rawClient(kc);
-    const path = `/apis/batch/v1/namespaces/${sameNs}/jobs`;
-    const copy = (i: number, name: string) => {
-      const c = copies[i % copies.length]!;
-      return raw.create(path, { ...c, metadata: { ...c.metadata, name } });
+      for (let i = 0; i < 50; i++) await copy(i, `warm-${i}`);
+      const seen = watchJobs(client, ns);
+      await seen.ready;
+      const meter = { cp: cpuSince(cpPids), client: cpuSince('self') };
+      await rate(BURST, 16, (i) => copy(i, `same-${i}`));
+      await until(() => seen.seen.size >= BURST + 50, 60_000, 'raw Jobs seen');
+      const cpu = { cp: meter.cp(), side: meter.client() };
+      await seen.stop();
+      await raw.close();
+      await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+      const times = [...seen.seen].filter(([n]) => n.startsWith('same-')).map(([, t]) => t);
+      return { perSecond: (BURST - 1) / spanSeconds(times), cpu };
     };
-    for (let i = 0; i < 50; i++) await copy(i, `warm-${i}`);
-    // the same instrument as the controller's side: the rate at which the watch sees the Jobs
-    const sameJobs = watchJobs(client, sameNs);
-    await sameJobs.ready;
-    const rawMeter = { cp: cpuSince(cpPids), client: cpuSince('self') };
-    await rate(BURST, 16, (i) => copy(i, `same-${i}`));
-    await until(() => sameJobs.seen.size >= BURST + 50, 60_000, 'raw Jobs seen');
-    const rawCpu = { cp: rawMeter.cp(), client: rawMeter.client() };
-    await sameJobs.stop();
-    await raw.close();
-    const same = {
-      perSecond:
-        (BURST - 1) /
-        spanSeconds([...sameJobs.seen].filter(([n]) => n.startsWith('same-')).map(([, t]) => t)),
-    };
-    ctx.log(
-      `burst: ${BURST} Jobs in ${seconds.toFixed(2)} s (${perSecond.toFixed(0)}/s); raw create of the same Jobs ${same.perSecond.toFixed(0)}/s, of the baseline's Job ${jobBaseline.toFixed(0)}/s`,
-    );
-    // CPU per Job (all processes of a side: apiserver + etcd, and the controller or the raw client),
-    // from the controller being ready to its last Job; the bench's own watch is in neither
-    ctx.log(
-      `burst CPU per Job: apiserver+etcd ${(burstCpu.cp / BURST).toFixed(2)} ms, controller ${(burstCpu.controller / BURST).toFixed(2)} ms; raw creates: apiserver+etcd ${(rawCpu.cp / BURST).toFixed(2)} ms, client ${(rawCpu.client / BURST).toFixed(2)} ms`,
-    );
+
+    const rounds: { controller: number; raw: number }[] = [];
+    let lastJobs: (KubeObject & { spec: unknown })[] = [];
+    for (let round = 0; round < BURST_ROUNDS; round++) {
+      let c: Awaited<ReturnType<typeof controllerBurst>>;
+      let r: Awaited<ReturnType<typeof rawBurst>>;
+      if (round % 2 === 0) {
+        c = await controllerBurst(round);
+        r = await rawBurst(round, c.jobs);
+      } else {
+        r = await rawBurst(round, lastJobs);
+        c = await controllerBurst(round);
+      }
+      lastJobs = c.jobs;
+      rounds.push({ controller: c.perSecond, raw: r.perSecond });
+      ctx.log(
+        `burst ${round}: ${BURST} Jobs at ${c.perSecond.toFixed(0)}/s; raw creates of the same Jobs ${r.perSecond.toFixed(0)}/s (ratio ${(c.perSecond / r.perSecond).toFixed(2)}); status written when the last Job appeared: ${c.statusWritten} of ${BURST}`,
+      );
+      // CPU per Job (all processes of a side: apiserver + etcd, and the controller or the raw
+      // client), from the controller being ready to its last Job; the bench's watch runs on both sides
+      const perJob = (ms: number) => (ms / BURST).toFixed(2);
+      ctx.log(
+        `burst ${round} CPU per Job: apiserver+etcd ${perJob(c.cpu.cp)} ms, controller ${perJob(c.cpu.side)} ms; raw creates: apiserver+etcd ${perJob(r.cpu.cp)} ms, client ${perJob(r.cpu.side)} ms`,
+      );
+    }
+    const median = (xs: number[]) =>
+      percentile(
+        [...xs].sort((a, b) => a - b),
+        50,
+      );
+    const ratio = median(rounds.map((x) => x.controller / x.raw));
+    const controllerRate = median(rounds.map((x) => x.controller));
     rows.push(
-      ratioRow(
-        `${BURST}-request burst admitted (Jobs created)`,
-        perSecond,
-        'Jobs/s',
-        'raw create/s of the same Jobs (side by side)',
-        same.perSecond,
-        0.9,
-      ),
+      {
+        ...ratioRow(
+          `${BURST}-request burst admitted (Jobs created; median of ${BURST_ROUNDS} rounds' ratios)`,
+          controllerRate,
+          'Jobs/s',
+          'raw create/s of the same Jobs (side by side)',
+          median(rounds.map((x) => x.raw)),
+          0.9,
+        ),
+        ratio,
+        pass: ratio >= 0.9,
+      },
       {
         ...ratioRow(
           `${BURST}-request burst admitted vs a one-container Job (for information)`,
-          perSecond,
+          controllerRate,
           'Jobs/s',
           BASELINE_JOB,
           jobBaseline,
@@ -354,8 +388,6 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
         pass: undefined,
       },
     );
-    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
-    await client.request('DELETE', `/api/v1/namespaces/${sameNs}`).catch(() => {});
   }
 
   // 3. resident memory of a standby controller process with 10,000 requests in its cache
