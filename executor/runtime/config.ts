@@ -24,6 +24,7 @@ export const RUNTIME_ENV = {
   heartbeatMs: 'AI_AGENTS_HEARTBEAT_MS', // default 15000
   batchMs: 'AI_AGENTS_BATCH_MS', // how long events gather before a batch is sent; default 250
   flushTimeoutMs: 'AI_AGENTS_FLUSH_TIMEOUT_MS', // how long the final flush may take; default 20000
+  stopGraceMs: 'AI_AGENTS_STOP_GRACE_MS', // how long a stopped backend may take to end; default 7000
   maxRetryDelayMs: 'AI_AGENTS_MAX_RETRY_DELAY_MS', // cap of the ingest retry back-off; default 5000
 } as const;
 
@@ -94,6 +95,11 @@ export interface RuntimeTimings {
   batchMs: number;
   flushTimeoutMs: number;
   maxRetryDelayMs: number;
+  /**
+   * How long a stopped run waits for its backend to end before it reports anyway (an agent CLI's
+   * process group gets SIGTERM, then SIGKILL after 5 s: runtime/child.ts).
+   */
+  stopGraceMs: number;
 }
 
 export interface ExecutorConfig {
@@ -131,6 +137,7 @@ export function resolveTimings(env: Env = process.env): RuntimeTimings {
     batchMs: positiveInt(env, RUNTIME_ENV.batchMs, 250),
     flushTimeoutMs: positiveInt(env, RUNTIME_ENV.flushTimeoutMs, 20_000),
     maxRetryDelayMs: positiveInt(env, RUNTIME_ENV.maxRetryDelayMs, 5_000),
+    stopGraceMs: positiveInt(env, RUNTIME_ENV.stopGraceMs, 7_000),
   };
 }
 

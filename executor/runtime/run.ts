@@ -84,6 +84,20 @@ function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
+/** Resolves when `promise` settles or after `ms`, whichever comes first. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  return Promise.race([
+    promise.then(
+      () => {},
+      () => {},
+    ),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Runs the executor and returns the process exit code. */
 export async function runExecutor(options: RunOptions): Promise<number> {
   const env = options.env ?? process.env;
@@ -138,6 +152,7 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   heartbeat.unref();
 
   let deadline: NodeJS.Timeout | undefined;
+  let backendRun: Promise<unknown> | undefined;
   let exitCode: number;
   let completion: Completion;
   let summary: string;
@@ -166,20 +181,19 @@ export async function runExecutor(options: RunOptions): Promise<number> {
       },
     );
     const workspace = await abortable(prepareWorkspace(request, paths, env, events), abort.signal);
-    const result = await abortable(
-      backend.run({
-        request,
-        instructions: config.instructions,
-        prompt: composePrompt(request.prompt, workspace.attachments, paths.workspace),
-        cwd: workspace.cwd,
-        paths,
-        env,
-        events,
-        signal: abort.signal,
-        log,
-      }),
-      abort.signal,
-    );
+    const running = backend.run({
+      request,
+      instructions: config.instructions,
+      prompt: composePrompt(request.prompt, workspace.attachments, paths.workspace),
+      cwd: workspace.cwd,
+      paths,
+      env,
+      events,
+      signal: abort.signal,
+      log,
+    });
+    backendRun = running;
+    const result = await abortable(running, abort.signal);
     summary = summarize(result);
     const repo = await abortable(finishRepository(request, workspace, env, events, summary), abort.signal);
     const usage = computeUsage(result.usage, request.model.pricing, performance.now() - started);
@@ -213,6 +227,9 @@ export async function runExecutor(options: RunOptions): Promise<number> {
     clearTimeout(deadline);
     options.interrupt?.removeEventListener('abort', onInterrupt);
   }
+  // a stopped run: its backend ends first (up to stopGraceMs), so that nothing of the run outlives
+  // the executor, writing into the workspace after the report
+  if (backendRun && abort.signal.aborted) await settledWithin(backendRun, timings.stopGraceMs);
 
   writeFileSync(finishedPath, JSON.stringify({ exitCode }));
   events.emit('completed', completion.outcome === 'succeeded' ? summary : `failed: ${summary}`, completion);

@@ -148,7 +148,8 @@ describe('executor runtime', () => {
   });
 
   it('SIGTERM mid-run: the backend is stopped, events so far and a failed completion are flushed, exit 143', async () => {
-    const { ingest, fx } = await setup();
+    // this backend never ends: the report goes out once the stop grace is over
+    const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_STOP_GRACE_MS: '200' });
     const interrupt = new AbortController();
     let backendSawAbort = false;
     ingest.onEvent = (e) => {
@@ -173,6 +174,36 @@ describe('executor runtime', () => {
     expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/SIGTERM/);
     expect(ingest.events.some((e) => e.message === 'backend stopping')).toBe(true);
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
+  });
+
+  it('SIGTERM mid-run: the report waits for the backend to end, so nothing of the run outlives it', async () => {
+    const { ingest, fx } = await setup();
+    const interrupt = new AbortController();
+    ingest.onEvent = (e) => {
+      if (e.message === 'working') interrupt.abort();
+    };
+    let backendEnded = false;
+    const code = await runExecutor({
+      env: fx.env,
+      interrupt: interrupt.signal,
+      loadBackend: async () =>
+        scripted(async (ctx) => {
+          ctx.events.emit('message', 'working');
+          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          // an agent CLI taking a moment to exit after SIGTERM, writing as it goes
+          await new Promise((r) => setTimeout(r, 300));
+          await writeFile(path.join(fx.env.AI_AGENTS_WORKSPACE!, 'written-while-stopping'), 'x');
+          ctx.events.emit('log', 'backend ended');
+          backendEnded = true;
+          return '';
+        }),
+    });
+    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(backendEnded).toBe(true);
+    checkOrder(ingest.events);
+    const types = ingest.events.map((e) => (e.message === 'backend ended' ? 'ended' : e.type));
+    expect(types.indexOf('ended')).toBeGreaterThan(0);
+    expect(types.indexOf('ended')).toBeLessThan(types.indexOf('completed'));
   });
 
   it('ingest answering 409 (request ended) stops the run', async () => {
