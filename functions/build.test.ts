@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { startArgs } from './build.ts';
+import { WEBHOOK_ENTRY } from './webhooks/build.ts';
 
 /** The CMD of one target (`FROM … AS <target>`) of functions/Dockerfile, as an exec-form array. */
 function dockerCmd(target: string): string[] {
@@ -17,4 +18,8 @@ function dockerCmd(target: string): string[] {
 
 test('the api image starts from the snapshot as functions/build.ts says', () => {
   expect(dockerCmd('api')).toEqual(['node', ...startArgs('dist/functions')]);
+});
+
+test('the webhook image runs the bundle functions/webhooks/build.ts makes', () => {
+  expect(dockerCmd('webhook')).toEqual(['node', `dist/webhook/${WEBHOOK_ENTRY}`]);
 });

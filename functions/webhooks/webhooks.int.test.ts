@@ -1,7 +1,9 @@
 // The webhook receiver against the real apiserver: real GitHub payloads, real signatures, real
 // InferenceRequests, the ledger ConfigMap, and a real webhook-only process (WEBHOOK_SOURCE_NAME).
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { type AddressInfo, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -12,6 +14,7 @@ import { createKubeClient } from '../lib/kube-client.ts';
 import { silentLogger } from '../lib/log.ts';
 import { asUser, testRequireRole } from '../testing/auth.ts';
 import { createWebhooksApp } from './app.ts';
+import { buildWebhook, WEBHOOK_ENTRY } from './build.ts';
 import { example, githubDelivery, githubSource, SECRET } from './fixtures.ts';
 import { createLedger, type Ledger, ledgerName } from './ledger.ts';
 import { signGeneric } from './signature.ts';
@@ -270,15 +273,25 @@ describe('webhooks against the real apiserver', () => {
 });
 
 describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
-  let child: ChildProcess | undefined;
-  afterAll(() => {
-    if (child?.pid) child.kill('SIGTERM');
+  const root = join(import.meta.dirname, '..', '..');
+  const children: ChildProcess[] = [];
+  let bundleDir: string;
+  beforeAll(async () => {
+    bundleDir = await buildWebhook(await mkdtemp(join(tmpdir(), 'ai-agents-webhook-')));
+  });
+  afterAll(async () => {
+    for (const child of children) if (child.pid && child.exitCode === null) child.kill('SIGTERM');
+    if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
   });
 
-  it('serves only its source', async () => {
-    const root = join(import.meta.dirname, '..', '..');
-    child = spawn(process.execPath, [join(root, 'functions/webhooks/main.node.ts')], {
-      cwd: root,
+  // the sources (development) and the bundle the webhook image runs (functions/webhooks/build.ts)
+  it.each([
+    ['the TypeScript sources', () => join(root, 'functions/webhooks/main.node.ts')],
+    ['the bundle', () => join(bundleDir, WEBHOOK_ENTRY)],
+  ])('serves only its source: %s', async (what, entry) => {
+    const child = spawn(process.execPath, [entry()], {
+      // the bundle runs where no node_modules can be found, as in the image
+      cwd: what === 'the bundle' ? bundleDir : root,
       env: {
         PATH: process.env.PATH ?? '',
         KUBECONFIG: inject('kubeconfig'),
@@ -289,6 +302,7 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.push(child);
     let out = '';
     child.stdout?.on('data', (b: Buffer) => {
       out += b.toString();
@@ -297,13 +311,14 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
       out += b.toString();
     });
     const port = await eventually('the webhook process to listen', () => {
-      if (child?.exitCode !== null) throw new Error(`webhook process exited: ${out}`);
+      if (child.exitCode !== null) throw new Error(`webhook process exited: ${out}`);
       const line = out.split('\n').find((l) => l.includes('"msg":"listening"'));
       const m = line ? /"port":(\d+)/.exec(line) : null;
       return m ? Number(m[1]) : undefined;
     });
     const base = `http://127.0.0.1:${port}`;
-    const d = await githubDelivery('issues', example('issues', 'labeled'), { id: 'process-1' });
+    const id = `process-${what === 'the bundle' ? 'bundle' : 'sources'}`;
+    const d = await githubDelivery('issues', example('issues', 'labeled'), { id });
     const mine = await fetch(`${base}/api/webhooks/gh`, { method: 'POST', headers: d.headers, body: d.body });
     expect(mine.status, await mine.clone().text()).toBe(202);
     const other = await fetch(`${base}/api/webhooks/gen`, {
@@ -315,6 +330,10 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
     expect((await fetch(`${base}/api/jobs`)).status).toBe(404);
     expect((await fetch(`${base}/api/webhooks/gh/deliveries`)).status).toBe(404);
     expect((await fetch(`${base}/ready`)).status).toBe(200);
-    expect(await byDelivery('process-1')).toHaveLength(1);
+    expect(await byDelivery(id)).toHaveLength(1);
+    // SIGTERM: the ledger is flushed and the process exits cleanly
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    child.kill('SIGTERM');
+    expect(await exited, out).toBe(0);
   });
 });
