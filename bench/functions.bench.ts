@@ -21,6 +21,8 @@ import type { Kube } from '../functions/lib/kube.ts';
 import { createKubeClient } from '../functions/lib/kube-client.ts';
 import { silentLogger } from '../functions/lib/log.ts';
 import { testRequireRole } from '../functions/testing/auth.ts';
+import { buildWebhook, WEBHOOK_ENTRY } from '../functions/webhooks/build.ts';
+import { githubSource, SECRET as WEBHOOK_SECRET } from '../functions/webhooks/fixtures.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
 import { type BenchContext, type BenchRow, percentile, rate, ratioRow, sideBySide } from './harness.ts';
 import { copies, rawClient, type StoredObject } from './raw-client.ts';
@@ -150,9 +152,24 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   // it bundles, makes the startup snapshot, then starts it once to warm the compile cache, as this
   // uid — as the image's build stage does as the uid the image runs as. The bundle is started here
   // exactly as the image starts it: `node ${startArgs(dir)}`.
-  // The variants start in turn (empty, bare, bundle, sources), so that the drift of a shared
-  // machine falls on all of them alike. `node -e 0` (start and exit, nothing loaded) is the floor.
+  // The variants start in turn (empty, bare, bundle, sources, the webhook receiver's bundle and
+  // sources), so that the drift of a shared machine falls on all of them alike. `node -e 0` (start
+  // and exit, nothing loaded) is the floor.
   const bundle = await buildFunctions(mkdtempSync(join(tmpdir(), 'bench-fn-dist-')));
+  // a per-source webhook receiver (its /ready reads its WebhookSource): the bundle its image runs
+  const webhookBundle = await buildWebhook(mkdtempSync(join(tmpdir(), 'bench-webhook-dist-')));
+  await core.createNamespacedSecret({
+    namespace,
+    body: { metadata: { name: 'gh-secret' }, stringData: { secret: WEBHOOK_SECRET } },
+  });
+  await custom.createNamespacedCustomObject({
+    group: GROUP,
+    version: VERSION,
+    namespace,
+    plural: 'webhooksources',
+    body: githubSource('gh'),
+  });
+  const webhookEnv = { KUBECONFIG: cp.kubeconfigPath, NAMESPACE: namespace, WEBHOOK_SOURCE_NAME: 'gh' };
   const { NODE_COMPILE_CACHE: _dir, NODE_DISABLE_COMPILE_CACHE: _off, ...cleanEnv } = process.env;
   const STARTS = 9;
   const variants = {
@@ -160,6 +177,13 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     bare: { args: ['--input-type=module', '-e', BARE_APP], env: {}, kube: false, exits: false },
     bundle: { args: startArgs(bundle), env, kube: true, exits: false },
     sources: { args: ['functions/main.node.ts'], env, kube: true, exits: false },
+    webhook: { args: [join(webhookBundle, WEBHOOK_ENTRY)], env: webhookEnv, kube: false, exits: false },
+    'webhook sources': {
+      args: ['functions/webhooks/main.node.ts'],
+      env: webhookEnv,
+      kube: false,
+      exits: false,
+    },
   };
   type Variant = keyof typeof variants;
   const starts = Object.fromEntries(
@@ -216,6 +240,19 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   rows.push({
     measure: 'functions process start → first apiserver-backed answer (bundle, p50)',
     value: bundled.kube,
+    unit: 'ms',
+  });
+  const webhookReady = p50(starts.webhook.ready);
+  rows.push({
+    measure: `webhook receiver start → /ready (Node, bundle, p50 of ${STARTS})`,
+    value: webhookReady,
+    unit: 'ms',
+    target: '<= 150 ms',
+    pass: webhookReady <= 150,
+  });
+  rows.push({
+    measure: 'webhook receiver start → /ready (Node, TypeScript sources, p50)',
+    value: p50(starts['webhook sources'].ready),
     unit: 'ms',
   });
   rows.push({
@@ -324,6 +361,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   rows.push(...(await ingestBench(ctx, kc, namespace, custom)));
   await core.deleteNamespace({ name: namespace });
   rmSync(bundle, { recursive: true, force: true });
+  rmSync(webhookBundle, { recursive: true, force: true });
   return rows;
 }
 
