@@ -120,15 +120,18 @@ it('runs at most WORKER_CONCURRENCY=2 Jobs at once, admits by priority, and fini
 
   expect(maxActive).toBeLessThanOrEqual(2);
   expect(maxRunning).toBeLessThanOrEqual(2);
-  // by priority, each Job appears no later than the next one: two slots free together admit two
-  // requests together, and their Jobs may show up in the same sample in either order
+  // by priority: two slots freed together admit two neighbours in priority order together, and
+  // which of their two Job creates the apiserver finishes first is a race (seen once in CI: the
+  // lower one a sample earlier); with two slots, nothing is admitted together with a request two or
+  // more places above it, so each Job appears no earlier than every such request's Job
   const byPriority = [...priorityOf].sort((a, b) => b[1] - a[1]);
   const seenAt = byPriority.map(([name]) => firstSeen.get(name));
   expect(seenAt.every((at) => at !== undefined)).toBe(true);
-  for (let i = 1; i < seenAt.length; i++) {
-    expect(
-      seenAt[i]!,
-      `${byPriority[i]![0]} appeared before ${byPriority[i - 1]![0]}`,
-    ).toBeGreaterThanOrEqual(seenAt[i - 1]!);
+  for (let i = 2; i < seenAt.length; i++) {
+    for (let j = 0; j < i - 1; j++) {
+      expect(seenAt[i]!, `${byPriority[i]![0]} appeared before ${byPriority[j]![0]}`).toBeGreaterThanOrEqual(
+        seenAt[j]!,
+      );
+    }
   }
 });
