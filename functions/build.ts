@@ -170,13 +170,24 @@ export interface BuildOptions {
   warm?: boolean;
 }
 
-/** Builds the bundle and its snapshot into outDir (emptied first); resolves with outDir. */
-export async function buildFunctions(outDir = OUT_DIR, opts: BuildOptions = {}): Promise<string> {
+/**
+ * Bundles `input` (name → entry file) into outDir, emptied first: minified CommonJS, `<name>.cjs`
+ * and the chunks it loads under chunks/. The API's and the webhook receiver's images run these.
+ */
+export async function bundleForNode(
+  input: Record<string, string>,
+  outDir: string,
+  ignoreLogs: readonly string[] = [],
+): Promise<void> {
   await rm(outDir, { recursive: true, force: true });
   await build({
-    input: { server: join(import.meta.dirname, 'serve.node.ts') },
+    input,
     platform: 'node',
     logLevel: 'warn',
+    onLog(level, log, handler) {
+      if (log.code && ignoreLogs.includes(log.code)) return;
+      handler(level, log);
+    },
     output: {
       dir: outDir,
       format: 'cjs',
@@ -189,6 +200,11 @@ export async function buildFunctions(outDir = OUT_DIR, opts: BuildOptions = {}):
       sourcemap: true,
     },
   });
+}
+
+/** Builds the bundle and its snapshot into outDir (emptied first); resolves with outDir. */
+export async function buildFunctions(outDir = OUT_DIR, opts: BuildOptions = {}): Promise<string> {
+  await bundleForNode({ server: join(import.meta.dirname, 'serve.node.ts') }, outDir);
   await writeFile(join(outDir, SNAPSHOT_ENTRY), snapshotEntry);
   await buildSnapshot(outDir);
   if (opts.warm !== false) await warmCaches(outDir);

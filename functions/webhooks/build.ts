@@ -1,10 +1,9 @@
 // Bundles a per-source webhook receiver (functions/webhooks/main.node.ts) into dist/webhook/
 // (`node functions/webhooks/build.ts [outDir]`), the webhook image's program: one minified,
-// ASCII-only file (webhook.cjs) and the chunks it loads, instead of the TypeScript sources and
-// thousands of modules resolved from node_modules at every start. Nothing outside outDir is needed.
-import { rm } from 'node:fs/promises';
+// ASCII-only file (webhook.cjs), instead of the TypeScript sources and thousands of modules
+// resolved from node_modules at every start. Nothing outside outDir is needed.
 import { join } from 'node:path';
-import { build } from 'rolldown';
+import { bundleForNode } from '../build.ts';
 
 export const WEBHOOK_OUT_DIR = join(import.meta.dirname, '..', '..', 'dist', 'webhook');
 /** The file the webhook image runs (`node <outDir>/webhook.cjs`). */
@@ -12,28 +11,10 @@ export const WEBHOOK_ENTRY = 'webhook.cjs';
 
 /** Builds the bundle into outDir (emptied first); resolves with outDir. */
 export async function buildWebhook(outDir = WEBHOOK_OUT_DIR): Promise<string> {
-  await rm(outDir, { recursive: true, force: true });
-  await build({
-    input: { webhook: join(import.meta.dirname, 'main.node.ts') },
-    platform: 'node',
-    logLevel: 'warn',
-    onLog(level, log, handler) {
-      // client-node imports undici statically, so kube-http's lazy import of it is moot here
-      if (log.code === 'INEFFECTIVE_DYNAMIC_IMPORT') return;
-      handler(level, log);
-    },
-    output: {
-      dir: outDir,
-      format: 'cjs',
-      entryFileNames: '[name].cjs',
-      chunkFileNames: 'chunks/[name]-[hash].cjs',
-      minify: true,
-      // non-ASCII source makes V8 decode and scan a two-byte string
-      charset: 'ascii',
-      // not read at run time: for mapping a stack trace by hand
-      sourcemap: true,
-    },
-  });
+  // client-node imports undici statically, so kube-http's lazy import of it is moot here
+  await bundleForNode({ webhook: join(import.meta.dirname, 'main.node.ts') }, outDir, [
+    'INEFFECTIVE_DYNAMIC_IMPORT',
+  ]);
   return outDir;
 }
 
