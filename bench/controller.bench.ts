@@ -26,6 +26,7 @@ import {
   type BenchRow,
   controlPlanePids,
   cpuSince,
+  median,
   percentile,
   rate,
   ratioRow,
@@ -355,11 +356,6 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
         `burst ${round} CPU per Job: apiserver+etcd ${perJob(c.cpu.cp)} ms, controller ${perJob(c.cpu.side)} ms; raw creates: apiserver+etcd ${perJob(r.cpu.cp)} ms, client ${perJob(r.cpu.side)} ms`,
       );
     }
-    const median = (xs: number[]) =>
-      percentile(
-        [...xs].sort((a, b) => a - b),
-        50,
-      );
     const ratio = median(rounds.map((x) => x.controller / x.raw));
     const controllerRate = median(rounds.map((x) => x.controller));
     rows.push(

@@ -24,7 +24,7 @@ import { testRequireRole } from '../functions/testing/auth.ts';
 import { buildWebhook, WEBHOOK_ENTRY } from '../functions/webhooks/build.ts';
 import { githubSource, SECRET as WEBHOOK_SECRET } from '../functions/webhooks/fixtures.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
-import { type BenchContext, type BenchRow, percentile, rate, ratioRow, sideBySide } from './harness.ts';
+import { type BenchContext, type BenchRow, median, rate, ratioRow, sideBySide } from './harness.ts';
 import { copies, rawClient, type StoredObject } from './raw-client.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -205,11 +205,6 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
       await p.stop();
     }
   }
-  const p50 = (xs: number[]) =>
-    percentile(
-      [...xs].sort((a, b) => a - b),
-      50,
-    );
   for (const [name, s] of Object.entries(starts)) {
     const v = variants[name as Variant];
     ctx.log(
@@ -217,7 +212,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
         (v.kube ? `; → first apiserver answer ${s.kube.map((x) => x.toFixed(0)).join(', ')} ms` : ''),
     );
   }
-  const bundled = { ready: p50(starts.bundle.ready), kube: p50(starts.bundle.kube) };
+  const bundled = { ready: median(starts.bundle.ready), kube: median(starts.bundle.kube) };
   rows.push({
     measure: `functions process start → /ready (Node, bundle, p50 of ${STARTS})`,
     value: bundled.ready,
@@ -227,7 +222,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   });
   // For the record (no target): the same measure for a bare Hono app on this machine, side by side,
   // so a loaded machine can be told from a slow start (ratio = bare / functions, higher is better).
-  const bareReady = p50(starts.bare.ready);
+  const bareReady = median(starts.bare.ready);
   rows.push({
     measure: `bare @hono/node-server app start → /ready (p50 of ${STARTS})`,
     value: bareReady,
@@ -242,7 +237,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     value: bundled.kube,
     unit: 'ms',
   });
-  const webhookReady = p50(starts.webhook.ready);
+  const webhookReady = median(starts.webhook.ready);
   rows.push({
     measure: `webhook receiver start → /ready (Node, bundle, p50 of ${STARTS})`,
     value: webhookReady,
@@ -252,17 +247,17 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   });
   rows.push({
     measure: 'webhook receiver start → /ready (Node, TypeScript sources, p50)',
-    value: p50(starts['webhook sources'].ready),
+    value: median(starts['webhook sources'].ready),
     unit: 'ms',
   });
   rows.push({
     measure: 'node -e 0 start → exit (p50)',
-    value: p50(starts.empty.ready),
+    value: median(starts.empty.ready),
     unit: 'ms',
   });
   rows.push({
     measure: 'functions process start → /ready (Node, TypeScript sources, p50)',
-    value: p50(starts.sources.ready),
+    value: median(starts.sources.ready),
     unit: 'ms',
   });
 
@@ -341,14 +336,8 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
         (side === bare ? bareRates : fullRates).push(r);
       }
     }
-    const bareRate = percentile(
-      bareRates.sort((a, b) => a - b),
-      50,
-    );
-    const fullRate = percentile(
-      fullRates.sort((a, b) => a - b),
-      50,
-    );
+    const bareRate = median(bareRates);
+    const fullRate = median(fullRates);
     rows.push(
       ratioRow('/health throughput', fullRate, 'requests/s', 'bare @hono/node-server /health', bareRate, 0.9),
     );

@@ -49,6 +49,13 @@ export function ratioRow(
   };
 }
 
+/** The median of `xs` (any order): the middle value, or the mean of the two middle ones. */
+export function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
 export function percentile(sorted: number[], p: number): number {
   if (sorted.length === 0) return Number.NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -109,9 +116,7 @@ export async function sideBySide(
     subjectSeconds += s.seconds;
     roundRatios.push(s.perSecond / r.perSecond);
   }
-  const sorted = [...roundRatios].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  const ratio = sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+  const ratio = median(roundRatios);
   const total = rounds * per;
   return { perSecond: { subject: total / subjectSeconds, raw: total / rawSeconds }, roundRatios, ratio };
 }
