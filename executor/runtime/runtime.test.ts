@@ -42,6 +42,19 @@ function checkOrder(events: ExecutorEvent[]) {
   expect(events.filter((e) => e.type === 'completed')).toHaveLength(1);
 }
 
+/** Resolves once `signal` aborts. */
+const aborted = (signal: AbortSignal) =>
+  new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+
+/** Plays SIGTERM (the executor's interrupt) once ingest receives the message "working". */
+function interruptOnceWorking(ingest: Awaited<ReturnType<typeof startIngestReceiver>>) {
+  const interrupt = new AbortController();
+  ingest.onEvent = (e) => {
+    if (e.message === 'working') interrupt.abort();
+  };
+  return interrupt;
+}
+
 const messages = (events: ExecutorEvent[]) =>
   events.filter((e) => e.type === 'message').map((e) => e.message);
 
@@ -150,18 +163,15 @@ describe('executor runtime', () => {
   it('SIGTERM mid-run: the backend is stopped, events so far and a failed completion are flushed, exit 143', async () => {
     // this backend never ends: the report goes out once the stop grace is over
     const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_STOP_GRACE_MS: '200' });
-    const interrupt = new AbortController();
+    const interrupt = interruptOnceWorking(ingest);
     let backendSawAbort = false;
-    ingest.onEvent = (e) => {
-      if (e.message === 'working') interrupt.abort();
-    };
     const code = await runExecutor({
       env: fx.env,
       interrupt: interrupt.signal,
       loadBackend: async () =>
         scripted(async (ctx) => {
           ctx.events.emit('message', 'working');
-          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          await aborted(ctx.signal);
           backendSawAbort = true;
           ctx.events.emit('log', 'backend stopping');
           await new Promise(() => {}); // never returns by itself
@@ -178,10 +188,7 @@ describe('executor runtime', () => {
 
   it('SIGTERM mid-run: the report waits for the backend to end, so nothing of the run outlives it', async () => {
     const { ingest, fx } = await setup();
-    const interrupt = new AbortController();
-    ingest.onEvent = (e) => {
-      if (e.message === 'working') interrupt.abort();
-    };
+    const interrupt = interruptOnceWorking(ingest);
     let backendEnded = false;
     const code = await runExecutor({
       env: fx.env,
@@ -189,7 +196,7 @@ describe('executor runtime', () => {
       loadBackend: async () =>
         scripted(async (ctx) => {
           ctx.events.emit('message', 'working');
-          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          await aborted(ctx.signal);
           // an agent CLI taking a moment to exit after SIGTERM, writing as it goes
           await new Promise((r) => setTimeout(r, 300));
           await writeFile(path.join(fx.env.AI_AGENTS_WORKSPACE!, 'written-while-stopping'), 'x');
@@ -216,7 +223,7 @@ describe('executor runtime', () => {
           await ingest.waitFor((e) => e.type === 'started');
           ingest.ended = true;
           ctx.events.emit('message', 'after the end');
-          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          await aborted(ctx.signal);
           return 'x';
         }),
     });
@@ -365,7 +372,7 @@ describe('executor runtime', () => {
       log: () => {},
       loadBackend: async () =>
         scripted(async (ctx) => {
-          await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve()));
+          await aborted(ctx.signal);
           return 'never';
         }),
     });
