@@ -8,13 +8,12 @@ import { type App, createApp } from './app.ts';
 import { createAuth, loadAuthConfig } from './auth/index.ts';
 import { type Config, loadConfig } from './config.ts';
 import { createFileEventStore } from './lib/event-store.ts';
-import { type LazyKube, lazyKube } from './lib/lazy-kube.ts';
+import { lazyClients } from './lib/lazy-clients.ts';
+import type { LazyKube } from './lib/lazy-kube.ts';
 import { createLogger, type Logger } from './lib/log.ts';
 import { loadStatsConfig } from './stats/config.ts';
 import { loadUploadsConfig } from './uploads/config.ts';
 import { createUploadStore } from './uploads/store.ts';
-import { lazyWebhookCore } from './webhooks/lazy-core.ts';
-import { createWebhookCore } from './webhooks/store.ts';
 
 export interface Booted {
   app: App;
@@ -34,24 +33,7 @@ export function boot(
     service: 'ai-agents-functions',
     version: config.appVersion,
   });
-  // one KubeConfig, loaded on first use, for the Kube client and the webhooks' Secrets/ConfigMaps
-  let kubeConfig: Promise<KubeConfig> | undefined;
-  const loadKubeConfig = () =>
-    (kubeConfig ??= (async () => {
-      if (runtime.kubeConfig) return runtime.kubeConfig;
-      const { KubeConfig } = await import('@kubernetes/client-node');
-      const kc = new KubeConfig();
-      kc.loadFromDefault();
-      return kc;
-    })());
-  const kube = lazyKube(config.namespace, async () => {
-    const [kc, { createKubeClient }] = await Promise.all([loadKubeConfig(), import('./lib/kube-client.ts')]);
-    return createKubeClient(kc, config.namespace);
-  });
-  // store.ts is loaded with the app (the receiver needs it); the core waits for the KubeConfig
-  const webhookCore = lazyWebhookCore(async () =>
-    createWebhookCore(await loadKubeConfig(), config.namespace),
-  );
+  const { kube, webhookCore } = lazyClients(config.namespace, runtime.kubeConfig);
   const auth = createAuth(authConfig, {
     ...(runtime.getPeerAddress ? { getPeerAddress: runtime.getPeerAddress } : {}),
     log,

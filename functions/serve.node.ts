@@ -8,6 +8,7 @@ import { collectDefaultMetrics, Gauge } from 'prom-client';
 import { type Booted, boot } from './boot.ts';
 import { submitBody } from './jobs/submit.ts';
 import { stopOnSignals } from './lib/stop-on-signals.ts';
+import { warmAfterStart } from './lib/warm-after-start.ts';
 
 const METRICS_PREFIX = 'ai_agents_functions_';
 
@@ -46,30 +47,10 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
     },
   });
 
-  // The Kubernetes client loads (blocking the event loop for a moment) once the first request —
-  // normally the readiness probe — has been answered, or a second after listening; an API call that
-  // comes first loads it itself.
-  let warming = false;
-  const warm = () => {
-    if (warming) return;
-    warming = true;
-    setTimeout(() => {
-      kube.warm().then(
-        () => log.info('kubernetes client loaded', { sinceStartMs: Math.round(performance.now() - started) }),
-        (err) => log.error('kubernetes client failed to load', { error: String(err).slice(0, 500) }),
-      );
-    }, 10);
-  };
-  type Fetch = typeof app.fetch;
-  let handle: Fetch = async (req, e) => {
-    const res = await app.fetch(req, e);
-    handle = app.fetch; // from now on, straight to the app
-    warm();
-    return res;
-  };
+  const warming = warmAfterStart(app.fetch, () => kube.warm(), log, started);
   const server = serve(
     {
-      fetch: (req, e) => handle(req, e),
+      fetch: warming.fetch,
       port: config.port,
       hostname: env.HOST ?? '0.0.0.0',
     },
@@ -79,7 +60,7 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
         runtime: 'node',
         startMs: Math.round(performance.now() - started),
       });
-      setTimeout(warm, 1000);
+      warming.listening();
     },
   );
 

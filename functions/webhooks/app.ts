@@ -5,10 +5,11 @@
 //      POST /:source/deliveries/:id/replay     run a kept delivery again (role operator)
 //    The ledger routes exist only when a requireRole is given (fail closed).
 //  - createWebhookOnlyApp: what a per-source pod (WEBHOOK_SOURCE_NAME) serves — the one source's
-//    POST route (also at the Ingress path, if different), /health and /ready; nothing else.
+//    POST route (also at the Ingress path, if different), /health, /ready and /metrics; nothing else.
 import { type Handler, Hono } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { type Counter, Registry } from 'prom-client';
+import { healthApp } from '../health/app.ts';
 import { ApiError, errorHandler, notFoundHandler } from '../lib/errors.ts';
 import { webhookDeliveriesCounter } from '../lib/metrics.ts';
 import type { RequireRole } from '../lib/roles.ts';
@@ -141,15 +142,9 @@ export function createWebhookOnlyApp(opts: WebhookOnlyAppOptions): Hono {
   const app = new Hono();
   app.onError(errorHandler(opts.log));
   app.notFound(notFoundHandler);
-  app.get('/health', (c) => c.json({ status: 'ok' }));
-  app.get('/metrics', async (c) =>
-    c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType }),
-  );
-  app.get('/ready', async (c) =>
-    (await receiver.exists(opts.sourceName))
-      ? c.json({ status: 'ready', source: opts.sourceName })
-      : c.json({ status: 'not ready', source: opts.sourceName }, 503),
-  );
+  // the seed's probe contract, as the API's: no external dependency (a delivery for a source that
+  // is gone gets its 404)
+  app.route('/', healthApp(registry));
   // only this source: any other name is unknown here
   app.use('/api/webhooks/:source', async (c, next) => {
     if (c.req.param('source') !== opts.sourceName) {

@@ -2,20 +2,22 @@
 // config as the unified API (NAMESPACE, PORT, LOG_LEVEL, MAX_BODY_BYTES), plus WEBHOOK_PATH (the
 // source's Ingress path, if not /api/webhooks/<source>) and WEBHOOK_SOURCE_CACHE_MS.
 // Runtime-neutral: main.node.ts (and the functions' entries) serve what it returns.
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import type { Hono } from 'hono';
 import { type Config, loadConfig } from '../config.ts';
-import { createKubeClient } from '../lib/kube-client.ts';
+import { lazyClients } from '../lib/lazy-clients.ts';
+import type { LazyKube } from '../lib/lazy-kube.ts';
 import { createLogger, type Logger } from '../lib/log.ts';
 import { createWebhookOnlyApp } from './app.ts';
 import { createReceiver, type Receiver } from './receiver.ts';
-import { createWebhookCore } from './store.ts';
 
 export interface BootedWebhook {
   app: Hono;
   config: Config & { webhookSourceName: string };
   log: Logger;
   receiver: Receiver;
+  /** The Kubernetes client, loaded on first use (or warm()). */
+  kube: LazyKube;
 }
 
 export function bootWebhookOnly(
@@ -30,15 +32,11 @@ export function bootWebhookOnly(
     source: sourceName,
     version: config.appVersion,
   });
-  let kc = runtime.kubeConfig;
-  if (!kc) {
-    kc = new KubeConfig();
-    kc.loadFromDefault();
-  }
+  const { kube, webhookCore } = lazyClients(config.namespace, runtime.kubeConfig);
   const cacheMs = Number(env.WEBHOOK_SOURCE_CACHE_MS ?? 5000);
   const deps = {
-    kube: createKubeClient(kc, config.namespace),
-    core: createWebhookCore(kc, config.namespace),
+    kube,
+    core: webhookCore,
     log,
     sourceCacheMs: Number.isFinite(cacheMs) && cacheMs >= 0 ? cacheMs : 5000,
     maxBodyBytes: config.maxBodyBytes,
@@ -50,5 +48,5 @@ export function bootWebhookOnly(
     sourceName,
     ...(env.WEBHOOK_PATH ? { path: env.WEBHOOK_PATH } : {}),
   });
-  return { app, config: { ...config, webhookSourceName: sourceName }, log, receiver };
+  return { app, config: { ...config, webhookSourceName: sourceName }, log, receiver, kube };
 }

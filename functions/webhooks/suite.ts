@@ -410,6 +410,34 @@ add('security: the webhook-only app serves only its source', async () => {
   equal(h.requests().length, 2, 'requests');
 });
 
+add('probes: the webhook pod answers /health and /ready without Kubernetes (the seed contract)', async () => {
+  const h = await harness();
+  const calls: string[] = [];
+  const unreachable = <T extends object>(what: string, real: T): T =>
+    new Proxy(real, {
+      get: (target, key) => {
+        const v = Reflect.get(target, key);
+        if (typeof v !== 'function') return v;
+        return () => {
+          calls.push(`${what}.${String(key)}`);
+          return Promise.reject(new Error('apiserver unreachable'));
+        };
+      },
+    });
+  const app = createWebhookOnlyApp({
+    ...h.deps,
+    kube: unreachable('kube', h.deps.kube),
+    core: unreachable('core', h.deps.core),
+    sourceName: 'gone',
+  });
+  for (const path of ['/health', '/ready']) {
+    const res = await app.request(path);
+    equal(res.status, 200, path);
+    equal(JSON.stringify(await res.json()), '{"status":"ok"}', path);
+  }
+  equal(calls.join(), '', 'no Kubernetes call');
+});
+
 add('metrics: the webhook pod counts deliveries by source and outcome at /metrics', async () => {
   const h = await harness();
   const app = createWebhookOnlyApp({ ...h.deps, sourceName: 'gh' });
