@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
-# The api target of functions/Dockerfile, step for step, without Docker (needs root, for the uids):
+# The api and webhook targets of functions/Dockerfile, step for step, without Docker (needs root,
+# for the uids):
 #   build stage:   the sources and tsconfig in an /app-like directory, `node functions/build.ts`
-#                  as uid 1001 with the image's environment (bundle, startup snapshot, warmed
-#                  compile cache);
+#                  and `node functions/webhooks/build.ts` as uid 1001 with the image's environment
+#                  (bundles, the API's startup snapshot and warmed compile cache);
 #   api stage:     dist/functions alone, copied elsewhere and owned by root (read-only for the
-#                  process), run as uid 1001 with the image's environment.
+#                  process), run as uid 1001 with the image's environment;
+#   webhook stage: dist/webhook alone, the same way, with WEBHOOK_SOURCE_NAME.
 # Passes when /ready answers (a process given a snapshot it cannot use exits), no node_modules is
-# reachable from the bundle, and Node accepts the shipped compile cache for a chunk
-# (NODE_DEBUG_NATIVE=COMPILE_CACHE).
+# reachable from either bundle, Node accepts the API's shipped compile cache for a chunk
+# (NODE_DEBUG_NATIVE=COMPILE_CACHE), and the webhook receiver loads its Kubernetes client's chunks
+# (it then fails only on the missing kubeconfig).
 #   bash functions/check-image.sh
 set -euo pipefail
 [ "$(id -u)" = 0 ] || { echo "check-image: needs root (runs the steps as uid 1001)" >&2; exit 2; }
@@ -30,6 +33,7 @@ ln -s "$ROOT/node_modules" "$WORK/build/app/node_modules" # stands in for `npm c
 chmod -R a+rX "$WORK/build"
 chown 1001:1001 "$WORK/build/app/dist"
 (cd "$WORK/build/app" && as_app "$NODE" functions/build.ts "$WORK/build/app/dist/functions")
+(cd "$WORK/build/app" && as_app "$NODE" functions/webhooks/build.ts "$WORK/build/app/dist/webhook")
 
 # ── api stage ───────────────────────────────────────────────────────────────────────────────────
 mkdir -p "$WORK/api/app/dist" "$WORK/workspace"
@@ -40,10 +44,22 @@ for d in "$WORK/api/app/dist/functions" "$WORK/api/app/dist" "$WORK/api/app" "$W
   [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the bundle" >&2; exit 1; }
 done
 [ ! -e /node_modules ] || { echo "check-image: /node_modules is reachable from the bundle" >&2; exit 1; }
-# the api target's CMD, as the Dockerfile has it: ["node", <args>…]
-mapfile -t CMD_ARGS < <(awk '/^FROM .* AS api$/{api=1} api && /^CMD /{sub(/^CMD /, ""); print; exit}' "$ROOT/functions/Dockerfile" |
-  "$NODE" -e 'const c = JSON.parse(require("fs").readFileSync(0, "utf8")); if (c[0] !== "node") process.exit(1); console.log(c.slice(1).join("\n"))')
-[ "${#CMD_ARGS[@]}" -gt 0 ] || { echo "check-image: no CMD [\"node\", …] in the api target" >&2; exit 1; }
+# a target's CMD, as the Dockerfile has it: ["node", <args>…] → CMD_ARGS
+cmd_args() {
+  mapfile -t CMD_ARGS < <(awk -v t="$1" '$0 ~ "^FROM .* AS " t "$" {on=1} on && /^CMD /{sub(/^CMD /, ""); print; exit}' "$ROOT/functions/Dockerfile" |
+    "$NODE" -e 'const c = JSON.parse(require("fs").readFileSync(0, "utf8")); if (c[0] !== "node") process.exit(1); console.log(c.slice(1).join("\n"))')
+  [ "${#CMD_ARGS[@]}" -gt 0 ] || { echo "check-image: no CMD [\"node\", …] in the $1 target" >&2; exit 1; }
+}
+# waits for /ready on $PORT from the process $PID (stderr in $1)
+await_ready() {
+  for _ in $(seq 200); do
+    if curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then return 0; fi
+    kill -0 "$PID" 2>/dev/null || { cat "$1" >&2; echo "check-image: the process exited" >&2; exit 1; }
+    sleep 0.05
+  done
+  curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "check-image: /ready never answered" >&2; exit 1; }
+}
+cmd_args api
 PORT=$((20000 + RANDOM % 20000))
 # exec all the way down: $PID is the node process itself
 (cd "$WORK/api/app" && exec setpriv --reuid=1001 --regid=1001 --clear-groups env -i \
@@ -53,16 +69,40 @@ PORT=$((20000 + RANDOM % 20000))
   UPLOADS_DIR="$WORK/workspace/uploads" KUBECONFIG=/nonexistent LOG_LEVEL=warn \
   "$NODE" "${CMD_ARGS[@]}") >"$WORK/stdout" 2>"$WORK/stderr" &
 PID=$!
-for _ in $(seq 200); do
-  if curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then break; fi
-  kill -0 "$PID" 2>/dev/null || { cat "$WORK/stderr" >&2; echo "check-image: the api exited" >&2; exit 1; }
-  sleep 0.05
-done
-curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "check-image: /ready never answered" >&2; exit 1; }
+await_ready "$WORK/stderr"
 grep -q 'CommonJS .*/chunks/.* was accepted' "$WORK/stderr" || {
   grep 'cache\]' "$WORK/stderr" | head -20 >&2
   echo "check-image: the shipped compile cache was not used for the chunks" >&2
   exit 1
 }
 ls "$WORK/api/app/dist/functions/compile-cache"
-echo "check-image: ok (built as uid 1001, started from its snapshot read-only as uid 1001 from another directory, compile cache accepted)"
+kill "$PID"
+wait "$PID" 2>/dev/null || true
+PID=
+
+# ── webhook stage ───────────────────────────────────────────────────────────────────────────────
+mkdir -p "$WORK/webhook/app/dist"
+cp -r "$WORK/build/app/dist/webhook" "$WORK/webhook/app/dist/webhook"
+chown -R 0:0 "$WORK/webhook"
+for d in "$WORK/webhook/app/dist/webhook" "$WORK/webhook/app/dist" "$WORK/webhook/app" "$WORK/webhook"; do
+  [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the bundle" >&2; exit 1; }
+done
+cmd_args webhook
+PORT=$((20000 + RANDOM % 20000))
+(cd "$WORK/webhook/app" && exec setpriv --reuid=1001 --regid=1001 --clear-groups env -i \
+  PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}" PORT=$PORT HOST=127.0.0.1 \
+  WEBHOOK_SOURCE_NAME=check KUBECONFIG=/nonexistent LOG_LEVEL=info \
+  "$NODE" "${CMD_ARGS[@]}") >"$WORK/webhook.stdout" 2>"$WORK/webhook.stderr" &
+PID=$!
+await_ready "$WORK/webhook.stderr"
+# the first answer starts loading the Kubernetes client: its chunks load, the kubeconfig does not
+for _ in $(seq 100); do
+  grep -q 'kubernetes client failed to load' "$WORK/webhook.stdout" "$WORK/webhook.stderr" && break
+  sleep 0.05
+done
+if ! grep -h 'kubernetes client failed to load' "$WORK/webhook.stdout" "$WORK/webhook.stderr" | grep -q 'ENOENT.*/nonexistent'; then
+  cat "$WORK/webhook.stdout" "$WORK/webhook.stderr" >&2
+  echo "check-image: the webhook receiver did not load its Kubernetes client's chunks" >&2
+  exit 1
+fi
+echo "check-image: ok (api: built as uid 1001, started from its snapshot read-only as uid 1001 from another directory, compile cache accepted; webhook: ready and its chunks load, read-only as uid 1001)"
