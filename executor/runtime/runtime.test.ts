@@ -46,13 +46,28 @@ function checkOrder(events: ExecutorEvent[]) {
 const aborted = (signal: AbortSignal) =>
   new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
 
-/** Plays SIGTERM (the executor's interrupt) once ingest receives the message "working". */
-function interruptOnceWorking(ingest: Awaited<ReturnType<typeof startIngestReceiver>>) {
+/**
+ * Runs a backend that says "working" and waits: SIGTERM (the executor's interrupt) comes once ingest
+ * has that message, and the backend then does `onStop`. Resolves with the exit code.
+ */
+function runStoppedWhileWorking(
+  { ingest, fx }: Awaited<ReturnType<typeof setup>>,
+  onStop: (ctx: BackendContext) => Promise<string>,
+): Promise<number> {
   const interrupt = new AbortController();
   ingest.onEvent = (e) => {
     if (e.message === 'working') interrupt.abort();
   };
-  return interrupt;
+  return runExecutor({
+    env: fx.env,
+    interrupt: interrupt.signal,
+    loadBackend: async () =>
+      scripted(async (ctx) => {
+        ctx.events.emit('message', 'working');
+        await aborted(ctx.signal);
+        return onStop(ctx);
+      }),
+  });
 }
 
 const messages = (events: ExecutorEvent[]) =>
@@ -162,21 +177,14 @@ describe('executor runtime', () => {
 
   it('SIGTERM mid-run: the backend is stopped, events so far and a failed completion are flushed, exit 143', async () => {
     // this backend never ends: the report goes out once the stop grace is over
-    const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_STOP_GRACE_MS: '200' });
-    const interrupt = interruptOnceWorking(ingest);
+    const run = await setup(baseRequest(), { AI_AGENTS_STOP_GRACE_MS: '200' });
+    const { ingest } = run;
     let backendSawAbort = false;
-    const code = await runExecutor({
-      env: fx.env,
-      interrupt: interrupt.signal,
-      loadBackend: async () =>
-        scripted(async (ctx) => {
-          ctx.events.emit('message', 'working');
-          await aborted(ctx.signal);
-          backendSawAbort = true;
-          ctx.events.emit('log', 'backend stopping');
-          await new Promise(() => {}); // never returns by itself
-          return '';
-        }),
+    const code = await runStoppedWhileWorking(run, async (ctx) => {
+      backendSawAbort = true;
+      ctx.events.emit('log', 'backend stopping');
+      await new Promise(() => {}); // never returns by itself
+      return '';
     });
     expect(code).toBe(EXIT_INTERRUPTED);
     expect(backendSawAbort).toBe(true);
@@ -187,23 +195,16 @@ describe('executor runtime', () => {
   });
 
   it('SIGTERM mid-run: the report waits for the backend to end, so nothing of the run outlives it', async () => {
-    const { ingest, fx } = await setup();
-    const interrupt = interruptOnceWorking(ingest);
+    const run = await setup();
+    const { ingest, fx } = run;
     let backendEnded = false;
-    const code = await runExecutor({
-      env: fx.env,
-      interrupt: interrupt.signal,
-      loadBackend: async () =>
-        scripted(async (ctx) => {
-          ctx.events.emit('message', 'working');
-          await aborted(ctx.signal);
-          // an agent CLI taking a moment to exit after SIGTERM, writing as it goes
-          await new Promise((r) => setTimeout(r, 300));
-          await writeFile(path.join(fx.env.AI_AGENTS_WORKSPACE!, 'written-while-stopping'), 'x');
-          ctx.events.emit('log', 'backend ended');
-          backendEnded = true;
-          return '';
-        }),
+    const code = await runStoppedWhileWorking(run, async (ctx) => {
+      // an agent CLI taking a moment to exit after SIGTERM, writing as it goes
+      await new Promise((r) => setTimeout(r, 300));
+      await writeFile(path.join(fx.env.AI_AGENTS_WORKSPACE!, 'written-while-stopping'), 'x');
+      ctx.events.emit('log', 'backend ended');
+      backendEnded = true;
+      return '';
     });
     expect(code).toBe(EXIT_INTERRUPTED);
     expect(backendEnded).toBe(true);
