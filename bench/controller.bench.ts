@@ -26,6 +26,7 @@ import {
   type BenchRow,
   controlPlanePids,
   cpuSince,
+  inTurn,
   median,
   percentile,
   rate,
@@ -333,18 +334,18 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     };
 
     const rounds: { controller: number; raw: number }[] = [];
-    let lastJobs: (KubeObject & { spec: unknown })[] = [];
+    // the controller's latest Jobs: this round's when it went first, the previous round's otherwise
+    let sameJobs: (KubeObject & { spec: unknown })[] = [];
     for (let round = 0; round < BURST_ROUNDS; round++) {
-      let c: Awaited<ReturnType<typeof controllerBurst>>;
-      let r: Awaited<ReturnType<typeof rawBurst>>;
-      if (round % 2 === 0) {
-        c = await controllerBurst(round);
-        r = await rawBurst(round, c.jobs);
-      } else {
-        r = await rawBurst(round, lastJobs);
-        c = await controllerBurst(round);
-      }
-      lastJobs = c.jobs;
+      const [c, r] = await inTurn(
+        round,
+        async () => {
+          const burst = await controllerBurst(round);
+          sameJobs = burst.jobs;
+          return burst;
+        },
+        () => rawBurst(round, sameJobs),
+      );
       rounds.push({ controller: c.perSecond, raw: r.perSecond });
       ctx.log(
         `burst ${round}: ${BURST} Jobs at ${c.perSecond.toFixed(0)}/s; raw creates of the same Jobs ${r.perSecond.toFixed(0)}/s (ratio ${(c.perSecond / r.perSecond).toFixed(2)}); status written when the last Job appeared: ${c.statusWritten} of ${BURST}`,

@@ -24,7 +24,7 @@ import { testRequireRole } from '../functions/testing/auth.ts';
 import { buildWebhook, WEBHOOK_ENTRY } from '../functions/webhooks/build.ts';
 import { githubSource, SECRET as WEBHOOK_SECRET } from '../functions/webhooks/fixtures.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
-import { type BenchContext, type BenchRow, median, rate, ratioRow, sideBySide } from './harness.ts';
+import { type BenchContext, type BenchRow, inTurn, median, rate, ratioRow, sideBySide } from './harness.ts';
 import { copies, rawClient, type StoredObject } from './raw-client.ts';
 
 const ROOT = join(import.meta.dirname, '..');
@@ -353,12 +353,13 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     const bareRates: number[] = [];
     const fullRates: number[] = [];
     for (let round = 0; round < 9; round++) {
-      // bare first in even rounds, the API first in odd ones: a steady drift favours neither
-      const order = round % 2 === 0 ? [bare, full] : [full, bare];
-      for (const side of order) {
-        const r = (await healthRate(side.port)).perSecond;
-        (side === bare ? bareRates : fullRates).push(r);
-      }
+      const [b, f] = await inTurn(
+        round,
+        () => healthRate(bare.port),
+        () => healthRate(full.port),
+      );
+      bareRates.push(b.perSecond);
+      fullRates.push(f.perSecond);
     }
     const bareRate = median(bareRates);
     const fullRate = median(fullRates);

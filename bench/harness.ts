@@ -85,9 +85,21 @@ export interface SideBySide {
 }
 
 /**
+ * Runs `a` and `b` of one round of a side-by-side measure: `a` first in even rounds, `b` first in
+ * odd ones, so that a steady drift of a shared machine favours neither.
+ */
+export async function inTurn<A, B>(round: number, a: () => Promise<A>, b: () => Promise<B>): Promise<[A, B]> {
+  if (round % 2 === 0) {
+    const first = await a();
+    return [first, await b()];
+  }
+  const first = await b();
+  return [await a(), first];
+}
+
+/**
  * Measures `subject(i)` against `raw(i)` in alternating rounds of `per` items each, so that the
- * drift of a shared machine falls on both alike: raw first in even rounds, the subject first in odd
- * ones (a steady drift then favours neither). Item indexes run from 0 to rounds × per - 1 on each
+ * drift of a shared machine falls on both alike (raw first in even rounds: inTurn). Item indexes run from 0 to rounds × per - 1 on each
  * side.
  */
 export async function sideBySide(
@@ -101,17 +113,11 @@ export async function sideBySide(
   let subjectSeconds = 0;
   const roundRatios: number[] = [];
   for (let round = 0; round < rounds; round++) {
-    const runRaw = () => rate(per, concurrency, (i) => raw(round * per + i));
-    const runSubject = () => rate(per, concurrency, (i) => subject(round * per + i));
-    let r: Awaited<ReturnType<typeof rate>>;
-    let s: Awaited<ReturnType<typeof rate>>;
-    if (round % 2 === 0) {
-      r = await runRaw();
-      s = await runSubject();
-    } else {
-      s = await runSubject();
-      r = await runRaw();
-    }
+    const [r, s] = await inTurn(
+      round,
+      () => rate(per, concurrency, (i) => raw(round * per + i)),
+      () => rate(per, concurrency, (i) => subject(round * per + i)),
+    );
     rawSeconds += r.seconds;
     subjectSeconds += s.seconds;
     roundRatios.push(s.perSecond / r.perSecond);
