@@ -1,5 +1,5 @@
 // Builds the production app from the environment: config (fails with every problem listed), the
-// real Kube client (in-cluster ServiceAccount or KUBECONFIG; loaded lazily, see lib/lazy-kube.ts),
+// real Kube client (in-cluster ServiceAccount or KUBECONFIG; loaded lazily, see lib/lazy-clients.ts),
 // the file event log, and the real auth. Runtime-neutral: main.node.ts and main.deno.ts pass the
 // env and how to find the peer address.
 import type { KubeConfig } from '@kubernetes/client-node';

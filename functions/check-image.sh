@@ -22,9 +22,10 @@ mkdir -p "$WORK/bin" && cp "$(readlink -f "$(command -v node)")" "$WORK/bin/node
 NODE=$WORK/bin/node
 PID=
 trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null || true; wait "$PID" 2>/dev/null || true; fi; rm -rf "$WORK"' EXIT
-# ENV of the base stage
+# ENV of the base stage, and the user the image runs as
 IMAGE_ENV=(NODE_ENV=production APP_VERSION=check PORT=3001 NODE_OPTIONS=--disable-warning=ExperimentalWarning)
-as_app() { setpriv --reuid=1001 --regid=1001 --clear-groups env -i PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}" "$@"; }
+AS_APP=(setpriv --reuid=1001 --regid=1001 --clear-groups env -i PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}")
+as_app() { "${AS_APP[@]}" "$@"; }
 
 # ── build stage ─────────────────────────────────────────────────────────────────────────────────
 mkdir -p "$WORK/build/app/dist"
@@ -35,43 +36,56 @@ chown 1001:1001 "$WORK/build/app/dist"
 (cd "$WORK/build/app" && as_app "$NODE" functions/build.ts "$WORK/build/app/dist/functions")
 (cd "$WORK/build/app" && as_app "$NODE" functions/webhooks/build.ts "$WORK/build/app/dist/webhook")
 
-# ── api stage ───────────────────────────────────────────────────────────────────────────────────
-mkdir -p "$WORK/api/app/dist" "$WORK/workspace"
-cp -r "$WORK/build/app/dist/functions" "$WORK/api/app/dist/functions"
-chown -R 0:0 "$WORK/api"
-chown 1001:1001 "$WORK/workspace"
-for d in "$WORK/api/app/dist/functions" "$WORK/api/app/dist" "$WORK/api/app" "$WORK/api" "$WORK" /tmp; do
-  [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the bundle" >&2; exit 1; }
-done
-[ ! -e /node_modules ] || { echo "check-image: /node_modules is reachable from the bundle" >&2; exit 1; }
 # a target's CMD, as the Dockerfile has it: ["node", <args>…] → CMD_ARGS
 cmd_args() {
   mapfile -t CMD_ARGS < <(awk -v t="$1" '$0 ~ "^FROM .* AS " t "$" {on=1} on && /^CMD /{sub(/^CMD /, ""); print; exit}' "$ROOT/functions/Dockerfile" |
     "$NODE" -e 'const c = JSON.parse(require("fs").readFileSync(0, "utf8")); if (c[0] !== "node") process.exit(1); console.log(c.slice(1).join("\n"))')
   [ "${#CMD_ARGS[@]}" -gt 0 ] || { echo "check-image: no CMD [\"node\", …] in the $1 target" >&2; exit 1; }
 }
-# waits for /ready on $PORT from the process $PID (stderr in $1)
+# a target's stage ($1) from the build's dist/$2: that alone in $WORK/$1/app, owned by root (read-only
+# for the process), no node_modules reachable from it; its CMD → CMD_ARGS
+image_stage() {
+  mkdir -p "$WORK/$1/app/dist"
+  cp -r "$WORK/build/app/dist/$2" "$WORK/$1/app/dist/$2"
+  chown -R 0:0 "$WORK/$1"
+  local d="$WORK/$1/app/dist/$2"
+  while :; do
+    [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the $1 bundle" >&2; exit 1; }
+    [ "$d" = / ] && break
+    d=$(dirname "$d")
+  done
+  cmd_args "$1"
+}
+# starts CMD_ARGS in $WORK/$1/app as the image would, with the environment given after it, output
+# in $WORK/$1.stdout and .stderr; exec all the way down: $PID is the node process itself
+start_stage() {
+  local target=$1
+  shift
+  PORT=$((20000 + RANDOM % 20000))
+  (cd "$WORK/$target/app" && exec "${AS_APP[@]}" PORT=$PORT HOST=127.0.0.1 "$@" "$NODE" "${CMD_ARGS[@]}") \
+    >"$WORK/$target.stdout" 2>"$WORK/$target.stderr" &
+  PID=$!
+}
+# waits for /ready from the process $PID of target $1
 await_ready() {
   for _ in $(seq 200); do
     if curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null 2>&1; then return 0; fi
-    kill -0 "$PID" 2>/dev/null || { cat "$1" >&2; echo "check-image: the process exited" >&2; exit 1; }
+    kill -0 "$PID" 2>/dev/null || { cat "$WORK/$1.stderr" >&2; echo "check-image: the $1 process exited" >&2; exit 1; }
     sleep 0.05
   done
-  curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "check-image: /ready never answered" >&2; exit 1; }
+  curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "check-image: $1: /ready never answered" >&2; exit 1; }
 }
-cmd_args api
-PORT=$((20000 + RANDOM % 20000))
-# exec all the way down: $PID is the node process itself
-(cd "$WORK/api/app" && exec setpriv --reuid=1001 --regid=1001 --clear-groups env -i \
-  PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}" PORT=$PORT HOST=127.0.0.1 \
-  NODE_DEBUG_NATIVE=COMPILE_CACHE INGEST_TOKEN_SECRET=check-image-secret-0123456789abcdef-0123 \
+
+# ── api stage ───────────────────────────────────────────────────────────────────────────────────
+image_stage api functions
+mkdir -p "$WORK/workspace"
+chown 1001:1001 "$WORK/workspace"
+start_stage api NODE_DEBUG_NATIVE=COMPILE_CACHE INGEST_TOKEN_SECRET=check-image-secret-0123456789abcdef-0123 \
   JWT_SECRET=check-image-jwt-secret-0123456789abcdef-0123 WORKSPACE_DIR="$WORK/workspace" \
-  UPLOADS_DIR="$WORK/workspace/uploads" KUBECONFIG=/nonexistent LOG_LEVEL=warn \
-  "$NODE" "${CMD_ARGS[@]}") >"$WORK/stdout" 2>"$WORK/stderr" &
-PID=$!
-await_ready "$WORK/stderr"
-grep -q 'CommonJS .*/chunks/.* was accepted' "$WORK/stderr" || {
-  grep 'cache\]' "$WORK/stderr" | head -20 >&2
+  UPLOADS_DIR="$WORK/workspace/uploads" KUBECONFIG=/nonexistent LOG_LEVEL=warn
+await_ready api
+grep -q 'CommonJS .*/chunks/.* was accepted' "$WORK/api.stderr" || {
+  grep 'cache\]' "$WORK/api.stderr" | head -20 >&2
   echo "check-image: the shipped compile cache was not used for the chunks" >&2
   exit 1
 }
@@ -81,20 +95,9 @@ wait "$PID" 2>/dev/null || true
 PID=
 
 # ── webhook stage ───────────────────────────────────────────────────────────────────────────────
-mkdir -p "$WORK/webhook/app/dist"
-cp -r "$WORK/build/app/dist/webhook" "$WORK/webhook/app/dist/webhook"
-chown -R 0:0 "$WORK/webhook"
-for d in "$WORK/webhook/app/dist/webhook" "$WORK/webhook/app/dist" "$WORK/webhook/app" "$WORK/webhook"; do
-  [ ! -e "$d/node_modules" ] || { echo "check-image: $d/node_modules is reachable from the bundle" >&2; exit 1; }
-done
-cmd_args webhook
-PORT=$((20000 + RANDOM % 20000))
-(cd "$WORK/webhook/app" && exec setpriv --reuid=1001 --regid=1001 --clear-groups env -i \
-  PATH="$(dirname "$NODE"):/usr/bin:/bin" HOME=/tmp "${IMAGE_ENV[@]}" PORT=$PORT HOST=127.0.0.1 \
-  WEBHOOK_SOURCE_NAME=check KUBECONFIG=/nonexistent LOG_LEVEL=info \
-  "$NODE" "${CMD_ARGS[@]}") >"$WORK/webhook.stdout" 2>"$WORK/webhook.stderr" &
-PID=$!
-await_ready "$WORK/webhook.stderr"
+image_stage webhook webhook
+start_stage webhook WEBHOOK_SOURCE_NAME=check KUBECONFIG=/nonexistent LOG_LEVEL=info
+await_ready webhook
 # the first answer starts loading the Kubernetes client: its chunks load, the kubeconfig does not
 for _ in $(seq 100); do
   grep -q 'kubernetes client failed to load' "$WORK/webhook.stdout" "$WORK/webhook.stderr" && break

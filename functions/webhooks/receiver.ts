@@ -86,7 +86,7 @@ export interface Receiver {
   /** Runs a kept delivery again under the current rules, as a new delivery. */
   replay(sourceName: string, id: string): Promise<DeliveryAnswer>;
   deliveries(sourceName: string, limit?: number): Promise<LedgerEntry[]>;
-  /** Whether the source exists (cached), for readiness. */
+  /** Whether the source exists (cached): a delivery for another gets 404 before its body is read. */
   exists(sourceName: string): Promise<boolean>;
   readonly ledger: Ledger;
 }

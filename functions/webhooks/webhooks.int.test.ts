@@ -285,13 +285,23 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
   });
 
   // the sources (development) and the bundle the webhook image runs (functions/webhooks/build.ts)
+  // the bundle runs where no node_modules can be found, as in the image
   it.each([
-    ['the TypeScript sources', () => join(root, 'functions/webhooks/main.node.ts')],
-    ['the bundle', () => join(bundleDir, WEBHOOK_ENTRY)],
-  ])('serves only its source: %s', async (what, entry) => {
+    {
+      what: 'the TypeScript sources',
+      id: 'process-sources',
+      entry: () => join(root, 'functions/webhooks/main.node.ts'),
+      cwd: () => root,
+    },
+    {
+      what: 'the bundle',
+      id: 'process-bundle',
+      entry: () => join(bundleDir, WEBHOOK_ENTRY),
+      cwd: () => bundleDir,
+    },
+  ])('serves only its source: $what', async ({ id, entry, cwd }) => {
     const child = spawn(process.execPath, [entry()], {
-      // the bundle runs where no node_modules can be found, as in the image
-      cwd: what === 'the bundle' ? bundleDir : root,
+      cwd: cwd(),
       env: {
         PATH: process.env.PATH ?? '',
         KUBECONFIG: inject('kubeconfig'),
@@ -317,7 +327,6 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
       return m ? Number(m[1]) : undefined;
     });
     const base = `http://127.0.0.1:${port}`;
-    const id = `process-${what === 'the bundle' ? 'bundle' : 'sources'}`;
     const d = await githubDelivery('issues', example('issues', 'labeled'), { id });
     const mine = await fetch(`${base}/api/webhooks/gh`, { method: 'POST', headers: d.headers, body: d.body });
     expect(mine.status, await mine.clone().text()).toBe(202);
