@@ -4,9 +4,7 @@
 //  - ingest events/s in one process with status writes counted (≥ 2,000/s; ≤ 1 write/s per request);
 //  - process start → /ready answering (≤ 150 ms on Node);
 //  - /health throughput vs a bare @hono/node-server app (≥ 0.90).
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
@@ -24,10 +22,27 @@ import { testRequireRole } from '../functions/testing/auth.ts';
 import { buildWebhook, WEBHOOK_ENTRY } from '../functions/webhooks/build.ts';
 import { githubSource, SECRET as WEBHOOK_SECRET } from '../functions/webhooks/fixtures.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
-import { type BenchContext, type BenchRow, inTurn, median, rate, ratioRow, sideBySide } from './harness.ts';
+import {
+  type BenchContext,
+  type BenchRow,
+  controlPlanePids,
+  cpuSince,
+  inTurn,
+  median,
+  rate,
+  ratioRow,
+  sideBySide,
+} from './harness.ts';
+import {
+  type FirstCall,
+  httpCall,
+  type StartTimes,
+  type StartVariant,
+  startProcess,
+  timeStartsInLauncher,
+} from './process-start.ts';
 import { copies, rawClient, type StoredObject } from './raw-client.ts';
 
-const ROOT = join(import.meta.dirname, '..');
 const KEY = 'bench-key-0123456789abcdef';
 const INGEST_SECRET = 'bench-ingest-secret-0123456789abcdef-0123';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef-0123456789';
@@ -36,45 +51,6 @@ const SUBMITS = 3000;
 const ROUNDS = 15;
 const CONCURRENCY = 16;
 
-const agent = new Agent({ keepAlive: true, maxSockets: 64 });
-
-function httpCall(
-  port: number,
-  method: string,
-  path: string,
-  body?: string,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; body: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, method, path, agent, headers }, (res) => {
-      let data = '';
-      res.setEncoding('utf8');
-      res.on('data', (c) => {
-        data += c;
-      });
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: data }));
-    });
-    req.on('error', reject);
-    if (body) req.end(body);
-    else req.end();
-  });
-}
-
-interface Proc {
-  child: ChildProcess;
-  port: number;
-  /** ms from spawn to the first 200 on /ready */
-  readyMs: number;
-  /** ms from spawn to the first answer that needed the apiserver (the Kubernetes client loaded) */
-  loadedMs: number;
-  stop(): Promise<void>;
-}
-
-/** A request whose answer needs the apiserver: its answer means the Kubernetes client has loaded. */
-interface FirstCall {
-  path: string;
-  headers: Record<string, string>;
-}
 /** An unknown API key makes the functions read the key Secrets. */
 const API_FIRST_CALL: FirstCall = {
   path: '/api/jobs/submit',
@@ -85,56 +61,6 @@ const WEBHOOK_FIRST_CALL: FirstCall = {
   path: '/api/webhooks/gh',
   headers: { 'x-hub-signature-256': `sha256=${'0'.repeat(64)}`, 'x-github-event': 'ping' },
 };
-
-async function startProcess(
-  args: string[],
-  env: Record<string, string>,
-  port: number,
-  firstCall: FirstCall | null = API_FIRST_CALL,
-  baseEnv: NodeJS.ProcessEnv = process.env,
-): Promise<Proc> {
-  const t0 = performance.now();
-  const child = spawn(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...baseEnv, ...env, PORT: String(port), HOST: '127.0.0.1' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  let stderr = '';
-  child.stderr!.on('data', (c) => {
-    stderr += c;
-  });
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`process exited: ${stderr}`);
-    const ok = await new Promise<boolean>((resolve) => {
-      const req = request({ host: '127.0.0.1', port, path: '/ready', agent: false }, (res) => {
-        res.resume();
-        resolve(res.statusCode === 200);
-      });
-      req.on('error', () => resolve(false));
-      req.end();
-    });
-    if (ok) break;
-    if (performance.now() - t0 > 20_000) throw new Error(`not ready after 20 s: ${stderr}`);
-    await new Promise((r) => setTimeout(r, 1));
-  }
-  const readyMs = performance.now() - t0;
-  if (firstCall) {
-    const answer = await httpCall(port, 'POST', firstCall.path, '{}', firstCall.headers);
-    if (answer.status !== 401) throw new Error(`first call: ${answer.status} ${answer.body}`);
-  }
-  const loadedMs = performance.now() - t0;
-  return {
-    child,
-    port,
-    readyMs,
-    loadedMs,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 const BARE_APP = `import { serve } from '@hono/node-server'; import { Hono } from 'hono';
 const app = new Hono(); app.get('/health', (c) => c.json({ status: 'ok' })); app.get('/ready', (c) => c.json({ status: 'ok' }));
@@ -167,8 +93,9 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   // uid — as the image's build stage does as the uid the image runs as. The bundle is started here
   // exactly as the image starts it: `node ${startArgs(dir)}`.
   // The variants start in turn (empty, bare, bundle, sources, the webhook receiver's bundle and
-  // sources), so that the drift of a shared machine falls on all of them alike. `node -e 0` (start
-  // and exit, nothing loaded) is the floor.
+  // sources), so that the drift of a shared machine falls on all of them alike, from a small
+  // launcher process (process-start.ts says why). `node -e 0` (start and exit, nothing loaded) is
+  // the floor.
   const bundle = await buildFunctions(mkdtempSync(join(tmpdir(), 'bench-fn-dist-')));
   // a per-source webhook receiver: the bundle its image runs
   const webhookBundle = await buildWebhook(mkdtempSync(join(tmpdir(), 'bench-webhook-dist-')));
@@ -187,51 +114,43 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   const { NODE_COMPILE_CACHE: _dir, NODE_DISABLE_COMPILE_CACHE: _off, ...cleanEnv } = process.env;
   const STARTS = 9;
   const variants = {
-    empty: { args: ['-e', '0'], env: {}, kube: null, exits: true },
-    bare: { args: ['--input-type=module', '-e', BARE_APP], env: {}, kube: null, exits: false },
-    bundle: { args: startArgs(bundle), env, kube: API_FIRST_CALL, exits: false },
-    sources: { args: ['functions/main.node.ts'], env, kube: API_FIRST_CALL, exits: false },
+    empty: { args: ['-e', '0'], env: {}, firstCall: null, exits: true },
+    bare: { args: ['--input-type=module', '-e', BARE_APP], env: {}, firstCall: null, exits: false },
+    bundle: { args: startArgs(bundle), env, firstCall: API_FIRST_CALL, exits: false },
+    sources: { args: ['functions/main.node.ts'], env, firstCall: API_FIRST_CALL, exits: false },
     webhook: {
       args: [join(webhookBundle, WEBHOOK_ENTRY)],
       env: webhookEnv,
-      kube: WEBHOOK_FIRST_CALL,
+      firstCall: WEBHOOK_FIRST_CALL,
       exits: false,
     },
     'webhook sources': {
       args: ['functions/webhooks/main.node.ts'],
       env: webhookEnv,
-      kube: WEBHOOK_FIRST_CALL,
+      firstCall: WEBHOOK_FIRST_CALL,
       exits: false,
     },
-  };
+  } satisfies Record<string, StartVariant>;
   type Variant = keyof typeof variants;
-  const starts = Object.fromEntries(
-    Object.keys(variants).map((k) => [k, { ready: [] as number[], kube: [] as number[] }]),
-  ) as Record<Variant, { ready: number[]; kube: number[] }>;
-  for (let i = 0; i < STARTS; i++) {
-    for (const [name, v] of Object.entries(variants) as [Variant, (typeof variants)[Variant]][]) {
-      if (v.exits) {
-        const t0 = performance.now();
-        await new Promise((resolve, reject) =>
-          spawn(process.execPath, v.args, { stdio: 'ignore' }).once('exit', resolve).once('error', reject),
-        );
-        starts[name].ready.push(performance.now() - t0);
-        continue;
-      }
-      const p = await startProcess(v.args, v.env, await freePort(), v.kube, cleanEnv);
-      starts[name].ready.push(p.readyMs);
-      starts[name].kube.push(p.loadedMs);
-      await p.stop();
-    }
-  }
+  const busy = { cp: cpuSince(controlPlanePids(cp.dataDir)), bench: cpuSince('self') };
+  const startsBegan = performance.now();
+  const starts = (await timeStartsInLauncher(variants, STARTS, cleanEnv)) as Record<Variant, StartTimes>;
+  const startsMs = performance.now() - startsBegan;
+  // for the record: a start measured on a machine busy with something else is slower
+  ctx.log(
+    `while starting: cores busy apiserver+etcd ${(busy.cp() / startsMs).toFixed(2)}, ` +
+      `bench ${(busy.bench() / startsMs).toFixed(2)}`,
+  );
   for (const [name, s] of Object.entries(starts)) {
     const v = variants[name as Variant];
     ctx.log(
       `${name}: start → ${v.exits ? 'exit' : '/ready'} ${s.ready.map((x) => x.toFixed(0)).join(', ')} ms` +
-        (v.kube ? `; → first apiserver answer ${s.kube.map((x) => x.toFixed(0)).join(', ')} ms` : ''),
+        (v.firstCall
+          ? `; → first apiserver answer ${s.firstAnswer.map((x) => x.toFixed(0)).join(', ')} ms`
+          : ''),
     );
   }
-  const bundled = { ready: median(starts.bundle.ready), kube: median(starts.bundle.kube) };
+  const bundled = { ready: median(starts.bundle.ready), kube: median(starts.bundle.firstAnswer) };
   rows.push({
     measure: `functions process start → /ready (Node, bundle, p50 of ${STARTS})`,
     value: bundled.ready,
@@ -266,7 +185,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
   });
   rows.push({
     measure: 'webhook receiver start → first apiserver-backed answer (bundle, p50)',
-    value: median(starts.webhook.kube),
+    value: median(starts.webhook.firstAnswer),
     unit: 'ms',
   });
   rows.push({
@@ -285,7 +204,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     unit: 'ms',
   });
 
-  const api = await startProcess(startArgs(bundle), env, await freePort());
+  const api = await startProcess(startArgs(bundle), env, await freePort(), API_FIRST_CALL);
   try {
     // ── submit vs raw create, side by side ────────────────────────────────────────────────────
     const body = JSON.stringify({
@@ -347,7 +266,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     return rate(HEALTH, 32, () => httpCall(port, 'GET', '/health'));
   };
   const bare = await startProcess(['--input-type=module', '-e', BARE_APP], {}, await freePort(), null);
-  const full = await startProcess(startArgs(bundle), env, await freePort());
+  const full = await startProcess(startArgs(bundle), env, await freePort(), API_FIRST_CALL);
   try {
     // alternate rounds and take medians, to spread the drift of a shared machine over both
     const bareRates: number[] = [];
