@@ -19,7 +19,7 @@ import type { Kube } from '../functions/lib/kube.ts';
 import { createKubeClient } from '../functions/lib/kube-client.ts';
 import { silentLogger } from '../functions/lib/log.ts';
 import { testRequireRole } from '../functions/testing/auth.ts';
-import { buildWebhook, WEBHOOK_ENTRY } from '../functions/webhooks/build.ts';
+import { buildWebhook, webhookStartArgs } from '../functions/webhooks/build.ts';
 import { githubSource, SECRET as WEBHOOK_SECRET } from '../functions/webhooks/fixtures.ts';
 import { freePort } from '../scripts/controlplane/index.ts';
 import {
@@ -119,7 +119,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     bundle: { args: startArgs(bundle), env, firstCall: API_FIRST_CALL, exits: false },
     sources: { args: ['functions/main.node.ts'], env, firstCall: API_FIRST_CALL, exits: false },
     webhook: {
-      args: [join(webhookBundle, WEBHOOK_ENTRY)],
+      args: webhookStartArgs(webhookBundle),
       env: webhookEnv,
       firstCall: WEBHOOK_FIRST_CALL,
       exits: false,

@@ -1,9 +1,10 @@
-// The api image starts the API as the benchmark and the tests do (startArgs: the flags and the snapshot).
+// The api and webhook images start their programs as the benchmark and the tests do (the flags and
+// the snapshot).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { startArgs } from './build.ts';
-import { WEBHOOK_ENTRY } from './webhooks/build.ts';
+import { webhookStartArgs } from './webhooks/build.ts';
 
 /** The CMD of one target (`FROM … AS <target>`) of functions/Dockerfile, as an exec-form array. */
 function dockerCmd(target: string): string[] {
@@ -20,6 +21,6 @@ test('the api image starts from the snapshot as functions/build.ts says', () => 
   expect(dockerCmd('api')).toEqual(['node', ...startArgs('dist/functions')]);
 });
 
-test('the webhook image runs the bundle functions/webhooks/build.ts makes', () => {
-  expect(dockerCmd('webhook')).toEqual(['node', `dist/webhook/${WEBHOOK_ENTRY}`]);
+test('the webhook image starts from the snapshot as functions/webhooks/build.ts says', () => {
+  expect(dockerCmd('webhook')).toEqual(['node', ...webhookStartArgs('dist/webhook')]);
 });

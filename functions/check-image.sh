@@ -3,12 +3,12 @@
 # for the uids):
 #   build stage:   the sources and tsconfig in an /app-like directory, `node functions/build.ts`
 #                  and `node functions/webhooks/build.ts` as uid 1001 with the image's environment
-#                  (bundles, the API's startup snapshot and warmed compile cache);
+#                  (bundles, their startup snapshots and warmed compile caches);
 #   api stage:     dist/functions alone, copied elsewhere and owned by root (read-only for the
 #                  process), run as uid 1001 with the image's environment;
 #   webhook stage: dist/webhook alone, the same way, with WEBHOOK_SOURCE_NAME.
 # Passes when /ready answers (a process given a snapshot it cannot use exits), no node_modules is
-# reachable from either bundle, Node accepts the API's shipped compile cache for a chunk
+# reachable from either bundle, Node accepts each target's shipped compile cache for a chunk
 # (NODE_DEBUG_NATIVE=COMPILE_CACHE), and the webhook receiver loads its Kubernetes client's chunks
 # (it then fails only on the missing kubeconfig).
 #   bash functions/check-image.sh
@@ -76,6 +76,15 @@ await_ready() {
   curl -fsS "http://127.0.0.1:$PORT/ready" >/dev/null || { echo "check-image: $1: /ready never answered" >&2; exit 1; }
 }
 
+# Node's report (NODE_DEBUG_NATIVE=COMPILE_CACHE) on target $1's stderr says a chunk's shipped cache was used
+compile_cache_accepted() {
+  grep -q 'CommonJS .*/chunks/.* was accepted' "$WORK/$1.stderr" || {
+    grep 'cache\]' "$WORK/$1.stderr" | head -20 >&2
+    echo "check-image: $1: the shipped compile cache was not used for the chunks" >&2
+    exit 1
+  }
+}
+
 # ── api stage ───────────────────────────────────────────────────────────────────────────────────
 image_stage api functions
 mkdir -p "$WORK/workspace"
@@ -84,11 +93,7 @@ start_stage api NODE_DEBUG_NATIVE=COMPILE_CACHE INGEST_TOKEN_SECRET=check-image-
   JWT_SECRET=check-image-jwt-secret-0123456789abcdef-0123 WORKSPACE_DIR="$WORK/workspace" \
   UPLOADS_DIR="$WORK/workspace/uploads" KUBECONFIG=/nonexistent LOG_LEVEL=warn
 await_ready api
-grep -q 'CommonJS .*/chunks/.* was accepted' "$WORK/api.stderr" || {
-  grep 'cache\]' "$WORK/api.stderr" | head -20 >&2
-  echo "check-image: the shipped compile cache was not used for the chunks" >&2
-  exit 1
-}
+compile_cache_accepted api
 ls "$WORK/api/app/dist/functions/compile-cache"
 kill "$PID"
 wait "$PID" 2>/dev/null || true
@@ -96,8 +101,9 @@ PID=
 
 # ── webhook stage ───────────────────────────────────────────────────────────────────────────────
 image_stage webhook webhook
-start_stage webhook WEBHOOK_SOURCE_NAME=check KUBECONFIG=/nonexistent LOG_LEVEL=info
+start_stage webhook NODE_DEBUG_NATIVE=COMPILE_CACHE WEBHOOK_SOURCE_NAME=check KUBECONFIG=/nonexistent LOG_LEVEL=info
 await_ready webhook
+compile_cache_accepted webhook
 # the first answer starts loading the Kubernetes client: its chunks load, the kubeconfig does not
 for _ in $(seq 100); do
   grep -q 'kubernetes client failed to load' "$WORK/webhook.stdout" "$WORK/webhook.stderr" && break
@@ -108,4 +114,4 @@ if ! grep -h 'kubernetes client failed to load' "$WORK/webhook.stdout" "$WORK/we
   echo "check-image: the webhook receiver did not load its Kubernetes client's chunks" >&2
   exit 1
 fi
-echo "check-image: ok (api: built as uid 1001, started from its snapshot read-only as uid 1001 from another directory, compile cache accepted; webhook: ready and its chunks load, read-only as uid 1001)"
+echo "check-image: ok (api and webhook: built as uid 1001, started from their snapshots read-only as uid 1001 from another directory, compile caches accepted; webhook: its Kubernetes client's chunks load)"

@@ -14,7 +14,7 @@ import { createKubeClient } from '../lib/kube-client.ts';
 import { silentLogger } from '../lib/log.ts';
 import { asUser, testRequireRole } from '../testing/auth.ts';
 import { createWebhooksApp } from './app.ts';
-import { buildWebhook, WEBHOOK_ENTRY } from './build.ts';
+import { buildWebhook, webhookStartArgs } from './build.ts';
 import { example, githubDelivery, githubSource, SECRET } from './fixtures.ts';
 import { createLedger, type Ledger, ledgerName } from './ledger.ts';
 import { signGeneric } from './signature.ts';
@@ -284,23 +284,23 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
     if (bundleDir) await rm(bundleDir, { recursive: true, force: true });
   });
 
-  // the sources (development) and the bundle the webhook image runs (functions/webhooks/build.ts)
-  // the bundle runs where no node_modules can be found, as in the image
+  // the sources (development) and the bundle the webhook image runs, from its startup snapshot
+  // (functions/webhooks/build.ts); the bundle runs where no node_modules can be found, as in the image
   it.each([
     {
       what: 'the TypeScript sources',
       id: 'process-sources',
-      entry: () => join(root, 'functions/webhooks/main.node.ts'),
+      args: () => [join(root, 'functions/webhooks/main.node.ts')],
       cwd: () => root,
     },
     {
       what: 'the bundle',
       id: 'process-bundle',
-      entry: () => join(bundleDir, WEBHOOK_ENTRY),
+      args: () => webhookStartArgs(bundleDir),
       cwd: () => bundleDir,
     },
-  ])('serves only its source: $what', async ({ id, entry, cwd }) => {
-    const child = spawn(process.execPath, [entry()], {
+  ])('serves only its source: $what', async ({ id, args, cwd }) => {
+    const child = spawn(process.execPath, args(), {
       cwd: cwd(),
       env: {
         PATH: process.env.PATH ?? '',
