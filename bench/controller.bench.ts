@@ -177,6 +177,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       cp: cpuSince(cpPids),
       controller: cpuSince([controller.proc.pid!]),
       bench: cpuSince('self'),
+      stolen: cpuSince('stolen'),
     };
     const start = performance.now();
     const creates: Promise<unknown>[] = [];
@@ -194,7 +195,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     // how busy each side was while the requests flowed (1.0 = one core the whole time)
     const cores = (used: () => number) => (used() / wallMs).toFixed(2);
     ctx.log(
-      `at ${LATENCY_RATE}/s, cores busy: apiserver+etcd ${cores(cpu.cp)}, controller ${cores(cpu.controller)}, bench ${cores(cpu.bench)}`,
+      `at ${LATENCY_RATE}/s, cores busy: apiserver+etcd ${cores(cpu.cp)}, controller ${cores(cpu.controller)}, bench ${cores(cpu.bench)}; ` +
+        `stolen by the host ${cores(cpu.stolen)}`,
     );
     ctx.log(
       `at ${LATENCY_RATE}/s, status written when the last Job appeared: ${await withStatus(client, ns)} of ${total + alone.length} requests`,

@@ -132,14 +132,18 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     },
   } satisfies Record<string, StartVariant>;
   type Variant = keyof typeof variants;
-  const busy = { cp: cpuSince(controlPlanePids(cp.dataDir)), bench: cpuSince('self') };
+  const busy = {
+    cp: cpuSince(controlPlanePids(cp.dataDir)),
+    bench: cpuSince('self'),
+    stolen: cpuSince('stolen'),
+  };
   const startsBegan = performance.now();
   const starts = (await timeStartsInLauncher(variants, STARTS, cleanEnv)) as Record<Variant, StartTimes>;
   const startsMs = performance.now() - startsBegan;
   // for the record: a start measured on a machine busy with something else is slower
   ctx.log(
     `while starting: cores busy apiserver+etcd ${(busy.cp() / startsMs).toFixed(2)}, ` +
-      `bench ${(busy.bench() / startsMs).toFixed(2)}`,
+      `bench ${(busy.bench() / startsMs).toFixed(2)}; stolen by the host ${(busy.stolen() / startsMs).toFixed(2)}`,
   );
   for (const [name, s] of Object.entries(starts)) {
     const v = variants[name as Variant];
