@@ -185,22 +185,14 @@ export interface BuildOptions {
 
 /**
  * Bundles `input` (name → entry file) into outDir, emptied first: minified CommonJS, `<name>.cjs`
- * and the chunks it loads under chunks/. The API's and the webhook receiver's images run these.
+ * and the chunks it loads under chunks/.
  */
-export async function bundleForNode(
-  input: Record<string, string>,
-  outDir: string,
-  ignoreLogs: readonly string[] = [],
-): Promise<void> {
+async function bundleForNode(input: Record<string, string>, outDir: string): Promise<void> {
   await rm(outDir, { recursive: true, force: true });
   await build({
     input,
     platform: 'node',
     logLevel: 'warn',
-    onLog(level, log, handler) {
-      if (log.code && ignoreLogs.includes(log.code)) return;
-      handler(level, log);
-    },
     output: {
       dir: outDir,
       format: 'cjs',
