@@ -24,9 +24,10 @@ export function bootWebhookOnly(
   env: Record<string, string | undefined>,
   runtime: { kubeConfig?: KubeConfig } = {},
 ): BootedWebhook {
-  const config = loadConfig(env);
-  const sourceName = config.webhookSourceName;
+  const sourceName = env.WEBHOOK_SOURCE_NAME;
+  // checked first: without it loadConfig checks the environment as the full API's, secrets and all
   if (!sourceName) throw new Error('WEBHOOK_SOURCE_NAME is required for the webhook-only app');
+  const config = loadConfig(env);
   const log = createLogger(config.logLevel, undefined, {
     service: 'ai-agents-webhook',
     source: sourceName,

@@ -345,4 +345,21 @@ describe('the webhook-only process (WEBHOOK_SOURCE_NAME)', () => {
     child.kill('SIGTERM');
     expect(await exited, out).toBe(0);
   });
+
+  it('the bundle stops at start with the reason when its configuration is bad', async () => {
+    const child = spawn(process.execPath, webhookStartArgs(bundleDir), {
+      cwd: bundleDir,
+      // no WEBHOOK_SOURCE_NAME
+      env: { PATH: process.env.PATH ?? '', PORT: String(await freePort()), HOST: '127.0.0.1' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    children.push(child);
+    let err = '';
+    child.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+    });
+    const code = await new Promise<number | null>((r) => child.once('exit', (c) => r(c)));
+    expect(code, err).toBe(1);
+    expect(err).toContain('WEBHOOK_SOURCE_NAME is required');
+  });
 });
