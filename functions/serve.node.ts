@@ -5,10 +5,9 @@
 // starts in. functions/main.node.ts calls it; so does the bundle's entry.
 import { getConnInfo } from '@hono/node-server/conninfo';
 import { collectDefaultMetrics, Gauge } from 'prom-client';
-import { type Booted, boot } from './boot.ts';
+import { boot } from './boot.ts';
 import { submitBody } from './jobs/submit.ts';
-import { stopOnSignals } from './lib/stop-on-signals.ts';
-import { warmAfterStart } from './lib/warm-after-start.ts';
+import { bootOrExit, serveOnNode } from './lib/serve-on-node.ts';
 
 const METRICS_PREFIX = 'ai_agents_functions_';
 
@@ -18,18 +17,9 @@ const METRICS_PREFIX = 'ai_agents_functions_';
  */
 export async function serveNode(env: Record<string, string | undefined>): Promise<void> {
   const started = performance.now();
-  let booted: Booted;
-  try {
-    booted = boot(env, { getPeerAddress: (c) => getConnInfo(c).remote.address });
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  }
-  const { app, config, log, kube } = booted;
-  // @hono/node-server is loaded here, not with the modules: it reads the global Request, Response
-  // and Headers as it loads, which load node:http and node:http2 — builtins a startup snapshot
-  // cannot hold (functions/build.ts)
-  const { serve } = await import('@hono/node-server');
+  const { app, config, log, kube } = bootOrExit(() =>
+    boot(env, { getPeerAddress: (c) => getConnInfo(c).remote.address }),
+  );
   // process metrics (memory, CPU, event loop) on Node; the Deno entry has no equivalent
   const registry = app.services.metrics.registry;
   collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
@@ -46,25 +36,15 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
       this.set(startSeconds);
     },
   });
-
-  const warming = warmAfterStart(app.fetch, () => kube.warm(), log, started);
-  const server = serve(
-    {
-      fetch: warming.fetch,
-      port: config.port,
-      hostname: env.HOST ?? '0.0.0.0',
-    },
-    (info) => {
-      log.info('listening', {
-        port: info.port,
-        runtime: 'node',
-        startMs: Math.round(performance.now() - started),
-      });
-      warming.listening();
-    },
-  );
-
-  stopOnSignals(server, log, () => app.services.statusWriter.flushAll());
+  await serveOnNode({
+    fetch: app.fetch,
+    port: config.port,
+    hostname: env.HOST ?? '0.0.0.0',
+    log,
+    started,
+    warm: () => kube.warm(),
+    flush: () => app.services.statusWriter.flushAll(),
+  });
 }
 
 /**

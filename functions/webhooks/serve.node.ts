@@ -3,38 +3,23 @@
 // on SIGTERM/SIGINT stop accepting, flush the delivery ledger and exit. Reads the environment only
 // when called, so that the modules can be evaluated ahead of time (functions/webhooks/build.ts
 // puts them in a startup snapshot). main.node.ts calls it; so does the bundle's entry.
-import { stopOnSignals } from '../lib/stop-on-signals.ts';
-import { warmAfterStart } from '../lib/warm-after-start.ts';
-import { type BootedWebhook, bootWebhookOnly } from './boot.ts';
+import { bootOrExit, serveOnNode } from '../lib/serve-on-node.ts';
+import { bootWebhookOnly } from './boot.ts';
 
 /** Starts the server; a bad configuration is written to stderr and the process exits 1. */
 export async function serveNode(env: Record<string, string | undefined>): Promise<void> {
   const started = performance.now();
-  let booted: BootedWebhook;
-  try {
-    booted = bootWebhookOnly(env);
-  } catch (err) {
-    console.error(err instanceof Error ? err.message : String(err));
-    process.exit(1);
-  }
-  const { app, config, log, receiver, kube } = booted;
-  // loaded here, not with the modules: it reads the global Request and Response as it loads, which
-  // a startup snapshot cannot hold (functions/build.ts)
-  const { serve } = await import('@hono/node-server');
-  const warming = warmAfterStart(app.fetch, () => kube.warm(), log, started);
-  const server = serve(
-    { fetch: warming.fetch, port: config.port, hostname: env.HOST ?? '0.0.0.0' },
-    (info) => {
-      log.info('listening', {
-        port: info.port,
-        runtime: 'node',
-        source: config.webhookSourceName,
-        startMs: Math.round(performance.now() - started),
-      });
-      warming.listening();
-    },
-  );
-  stopOnSignals(server, log, () => receiver.ledger.flush());
+  const { app, config, log, receiver, kube } = bootOrExit(() => bootWebhookOnly(env));
+  await serveOnNode({
+    fetch: app.fetch,
+    port: config.port,
+    hostname: env.HOST ?? '0.0.0.0',
+    log,
+    started,
+    warm: () => kube.warm(),
+    flush: () => receiver.ledger.flush(),
+    fields: { source: config.webhookSourceName },
+  });
 }
 
 /**
