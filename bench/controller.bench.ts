@@ -25,6 +25,7 @@ import {
   type BenchContext,
   type BenchRow,
   controlPlanePids,
+  coresBusy,
   cpuSince,
   inTurn,
   median,
@@ -173,12 +174,12 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     alone.sort((a, b) => a - b);
     const sentAt = new Map<string, number>();
     const total = LATENCY_RATE * LATENCY_SECONDS;
-    const cpu = {
-      cp: cpuSince(cpPids),
-      controller: cpuSince([controller.proc.pid!]),
-      bench: cpuSince('self'),
-      stolen: cpuSince('stolen'),
-    };
+    // how busy each side was while the requests flowed
+    const busy = coresBusy({
+      'apiserver+etcd': cpPids,
+      controller: [controller.proc.pid!],
+      bench: 'self',
+    });
     const start = performance.now();
     const creates: Promise<unknown>[] = [];
     for (let i = 0; i < total; i++) {
@@ -191,13 +192,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     }
     await Promise.all(creates);
     await until(() => jobs.seen.size >= total + alone.length, 60_000, 'latency Jobs');
-    const wallMs = performance.now() - start;
-    // how busy each side was while the requests flowed (1.0 = one core the whole time)
-    const cores = (used: () => number) => (used() / wallMs).toFixed(2);
-    ctx.log(
-      `at ${LATENCY_RATE}/s, cores busy: apiserver+etcd ${cores(cpu.cp)}, controller ${cores(cpu.controller)}, bench ${cores(cpu.bench)}; ` +
-        `stolen by the host ${cores(cpu.stolen)}`,
-    );
+    ctx.log(`at ${LATENCY_RATE}/s, ${busy()}`);
     ctx.log(
       `at ${LATENCY_RATE}/s, status written when the last Job appeared: ${await withStatus(client, ns)} of ${total + alone.length} requests`,
     );

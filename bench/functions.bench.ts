@@ -26,7 +26,7 @@ import {
   type BenchContext,
   type BenchRow,
   controlPlanePids,
-  cpuSince,
+  coresBusy,
   inTurn,
   median,
   rate,
@@ -132,19 +132,10 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     },
   } satisfies Record<string, StartVariant>;
   type Variant = keyof typeof variants;
-  const busy = {
-    cp: cpuSince(controlPlanePids(cp.dataDir)),
-    bench: cpuSince('self'),
-    stolen: cpuSince('stolen'),
-  };
-  const startsBegan = performance.now();
-  const starts = (await timeStartsInLauncher(variants, STARTS, cleanEnv)) as Record<Variant, StartTimes>;
-  const startsMs = performance.now() - startsBegan;
   // for the record: a start measured on a machine busy with something else is slower
-  ctx.log(
-    `while starting: cores busy apiserver+etcd ${(busy.cp() / startsMs).toFixed(2)}, ` +
-      `bench ${(busy.bench() / startsMs).toFixed(2)}; stolen by the host ${(busy.stolen() / startsMs).toFixed(2)}`,
-  );
+  const busy = coresBusy({ 'apiserver+etcd': controlPlanePids(cp.dataDir), bench: 'self' });
+  const starts = (await timeStartsInLauncher(variants, STARTS, cleanEnv)) as Record<Variant, StartTimes>;
+  ctx.log(`while starting: ${busy()}`);
   for (const [name, s] of Object.entries(starts)) {
     const v = variants[name as Variant];
     ctx.log(

@@ -162,16 +162,8 @@ function stolenMs(): number {
   return Number(fields[8] ?? 0) * 10;
 }
 
-/**
- * A meter from now: how many ms of CPU the processes (or this one, `'self'`) have used since, or
- * (`'stolen'`) how many the machine has lost to other guests of its host — a measure taken while
- * that is high says more about the neighbours than about the code.
- */
-export function cpuSince(pids: number[] | 'self' | 'stolen'): () => number {
-  if (pids === 'stolen') {
-    const start = stolenMs();
-    return () => stolenMs() - start;
-  }
+/** A meter from now: how many ms of CPU the processes (or this one, `'self'`) have used since. */
+export function cpuSince(pids: number[] | 'self'): () => number {
   if (pids === 'self') {
     const start = process.cpuUsage();
     return () => {
@@ -181,4 +173,21 @@ export function cpuSince(pids: number[] | 'self' | 'stolen'): () => number {
   }
   const start = cpuMs(pids);
   return () => cpuMs(pids) - start;
+}
+
+/**
+ * Meters from now for a log line: how many cores each side kept busy (1.0 = one core the whole
+ * time), and how many the host gave to other guests — a measure taken while that is high says more
+ * about the neighbours than about the code.
+ */
+export function coresBusy(sides: Record<string, number[] | 'self'>): () => string {
+  const began = performance.now();
+  const meters = Object.entries(sides).map(([name, pids]) => [name, cpuSince(pids)] as const);
+  const stolenAtStart = stolenMs();
+  return () => {
+    const wallMs = performance.now() - began;
+    const cores = (ms: number) => (ms / wallMs).toFixed(2);
+    const busy = meters.map(([name, used]) => `${name} ${cores(used())}`).join(', ');
+    return `cores busy: ${busy}; stolen by the host ${cores(stolenMs() - stolenAtStart)}`;
+  };
 }
