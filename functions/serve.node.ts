@@ -4,7 +4,7 @@
 // a startup snapshot) and the process still takes its configuration from the environment it
 // starts in. functions/main.node.ts calls it; so does the bundle's entry.
 import { getConnInfo } from '@hono/node-server/conninfo';
-import { collectDefaultMetrics, Gauge } from 'prom-client';
+import { collectDefaultMetrics, Gauge, type Registry } from 'prom-client';
 import { boot } from './boot.ts';
 import { submitBody } from './jobs/submit.ts';
 import { bootOrExit, serveOnNode } from './lib/serve-on-node.ts';
@@ -20,8 +20,27 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
   const { app, config, log, kube } = bootOrExit(() =>
     boot(env, { getPeerAddress: (c) => getConnInfo(c).remote.address }),
   );
-  // process metrics (memory, CPU, event loop) on Node; the Deno entry has no equivalent
   const registry = app.services.metrics.registry;
+  await serveOnNode({
+    fetch: app.fetch,
+    port: config.port,
+    hostname: env.HOST ?? '0.0.0.0',
+    log,
+    started,
+    warm: () => {
+      registerProcessMetrics(registry);
+      return kube.warm();
+    },
+    flush: () => app.services.statusWriter.flushAll(),
+  });
+}
+
+/**
+ * Process metrics (memory, CPU, event loop) on Node; the Deno entry has no equivalent. Registered
+ * with the Kubernetes client, after the first answer: they cost a start a few milliseconds, and a
+ * scrape in the process's first moments simply finds them missing.
+ */
+function registerProcessMetrics(registry: Registry): void {
   collectDefaultMetrics({ register: registry, prefix: METRICS_PREFIX });
   // prom-client reads the start time as it loads, which in a startup snapshot is the image build
   const startTime = `${METRICS_PREFIX}process_start_time_seconds`;
@@ -35,15 +54,6 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
     collect() {
       this.set(startSeconds);
     },
-  });
-  await serveOnNode({
-    fetch: app.fetch,
-    port: config.port,
-    hostname: env.HOST ?? '0.0.0.0',
-    log,
-    started,
-    warm: () => kube.warm(),
-    flush: () => app.services.statusWriter.flushAll(),
   });
 }
 
