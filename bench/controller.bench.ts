@@ -6,11 +6,18 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { LABELS } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
 import { buildController } from '../controller/build.ts';
 import { createInformer, kubeSource } from '../controller/informer.ts';
 import { EXECUTOR_SELECTOR } from '../controller/job-spec.ts';
-import { createKubeClient, type KubeClient, type KubeObject, RESOURCES } from '../controller/kube.ts';
+import {
+  createKubeClient,
+  type KubeClient,
+  type KubeObject,
+  RESOURCES,
+  type ResourcePath,
+} from '../controller/kube.ts';
 import { silentLogger } from '../controller/log.ts';
 import {
   type ChildController,
@@ -53,21 +60,24 @@ async function namespace(client: KubeClient, name: string) {
   await createFixtures(client, name);
 }
 
-/** Resolves names of executor Jobs as they appear, with the time first seen. */
-function watchJobs(client: KubeClient, ns: string) {
+/** Names of the objects (executor Jobs, or InferenceRequests) as they appear, with the time first seen. */
+function watchAdded(client: KubeClient, resource: ResourcePath, ns: string, labelSelector?: string) {
   const seen = new Map<string, number>();
   const inf = createInformer<KubeObject>({
-    name: 'bench-jobs',
-    source: kubeSource(client, RESOURCES.jobs, ns),
-    labelSelector: EXECUTOR_SELECTOR,
+    name: `bench-${resource.plural}`,
+    source: kubeSource(client, resource, ns),
+    ...(labelSelector ? { labelSelector } : {}),
     log: silentLogger,
   });
-  inf.on((event, job) => {
-    if (event === 'add' && !seen.has(job.metadata.name)) seen.set(job.metadata.name, performance.now());
+  inf.on((event, o) => {
+    if (event === 'add' && !seen.has(o.metadata.name)) seen.set(o.metadata.name, performance.now());
   });
   inf.start();
   return { seen, ready: inf.waitForSync(), stop: () => inf.stop() };
 }
+
+const watchJobs = (client: KubeClient, ns: string) =>
+  watchAdded(client, RESOURCES.jobs, ns, EXECUTOR_SELECTOR);
 
 async function until(check: () => boolean, timeoutMs: number, what: string) {
   const deadline = Date.now() + timeoutMs;
@@ -84,6 +94,80 @@ async function rawJobRate(kc: KubeConfig, ns: string): Promise<number> {
   const r = await rate(1000, 16, (i) => raw.create(path, rawJob(`raw-${i}`)));
   await raw.close();
   return r.perSecond;
+}
+
+type StoredJob = KubeObject & { spec: unknown };
+
+/** A Job as a client would create it: what the apiserver added on create (selector, controller-uid labels) goes. */
+function jobCopy(j: StoredJob) {
+  const { selector: _s, ...spec } = j.spec as {
+    selector?: unknown;
+    template: { metadata: KubeObject['metadata'] };
+  };
+  const {
+    'controller-uid': _c,
+    'batch.kubernetes.io/controller-uid': _b,
+    'job-name': _n,
+    'batch.kubernetes.io/job-name': _m,
+    ...podLabels
+  } = spec.template.metadata.labels ?? {};
+  return {
+    apiVersion: 'batch/v1',
+    kind: 'Job',
+    metadata: {
+      labels: j.metadata.labels,
+      annotations: j.metadata.annotations,
+      ownerReferences: j.metadata.ownerReferences,
+    },
+    spec: {
+      ...spec,
+      template: { ...spec.template, metadata: { ...spec.template.metadata, labels: podLabels } },
+    },
+  };
+}
+
+/**
+ * The latency floor: the least a controller can do — watch requests and, for each new one, create
+ * a copy of an executor Job the controller made (same size, labels, owner), with the bench's raw
+ * client. No resolution, admission or status. What it achieves at the same rate on the same
+ * machine is the most any controller could.
+ */
+async function floorController(kc: KubeConfig, client: KubeClient, ns: string, template: StoredJob) {
+  const raw = await rawClient(kc);
+  const path = `/apis/batch/v1/namespaces/${ns}/jobs`;
+  const job = jobCopy(template);
+  const failures: unknown[] = [];
+  const requests = createInformer<KubeObject>({
+    name: 'bench-floor',
+    source: kubeSource(client, RESOURCES.inferencerequests, ns),
+    log: silentLogger,
+  });
+  requests.on((event, ir) => {
+    if (event !== 'add') return;
+    const name = ir.metadata.name;
+    raw
+      .create(path, {
+        ...job,
+        metadata: {
+          ...job.metadata,
+          name: `${name}-run`,
+          labels: { ...job.metadata.labels, [LABELS.request]: name },
+          ownerReferences: [
+            { apiVersion: ir.apiVersion, kind: ir.kind, name, uid: ir.metadata.uid, controller: true },
+          ],
+        },
+      })
+      .catch((e: unknown) => failures.push(e));
+  });
+  requests.start();
+  await requests.waitForSync();
+  return {
+    failures,
+    async stop() {
+      await requests.stop();
+      await raw.close();
+    },
+  };
 }
 
 let bundle: Promise<string> | undefined;
@@ -155,65 +239,128 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
   }
 
-  // 1. latency at a steady 100 requests/s
+  // 1. latency at a steady 100 requests/s: the controller, and in turn (controller, floor, floor,
+  // controller: a steady drift favours neither) the floor — a controller that only creates the Job
+  // (floorController) — at the same rate, so a machine too slow for the target can be told from a
+  // slow controller
   {
-    const ns = `bench-ctrl-lat-${stamp}`;
-    await namespace(client, ns);
-    const controller = await startBundle(cp.kubeconfigPath, ns, { WORKER_CONCURRENCY: '100000' });
-    const jobs = watchJobs(client, ns);
-    await jobs.ready;
-    // for reference: one request at a time, nothing else in flight
+    type Side = 'controller' | 'floor';
+    let template: StoredJob | undefined;
+    /** One run of LATENCY_SECONDS at LATENCY_RATE; `alone`: first, ten requests one at a time. */
+    const latencyRun = async (side: Side, round: number, alone: number[] | undefined) => {
+      const ns = `bench-ctrl-lat-${stamp}-${side}-${round}`;
+      await namespace(client, ns);
+      const jobs = watchJobs(client, ns);
+      const requests = watchAdded(client, RESOURCES.inferencerequests, ns);
+      await Promise.all([jobs.ready, requests.ready]);
+      const controller =
+        side === 'controller'
+          ? await startBundle(cp.kubeconfigPath, ns, { WORKER_CONCURRENCY: '100000' })
+          : undefined;
+      const floor = side === 'floor' ? await floorController(kc, client, ns, template!) : undefined;
+      // A request is created when the bench knows it exists: its create answered, or its watch saw
+      // it, whichever came first (under load the answer can come after the controller's Job). The
+      // time the create itself took in the apiserver is reported on its own.
+      const sentAt = new Map<string, number>();
+      const answeredAt = new Map<string, number>();
+      const create = (name: string) => {
+        sentAt.set(name, performance.now());
+        return client
+          .create(RESOURCES.inferencerequests, ns, irBody(name))
+          .then(() => void answeredAt.set(name, performance.now()));
+      };
+      const createdAt = (name: string) =>
+        Math.min(
+          answeredAt.get(name) ?? Number.POSITIVE_INFINITY,
+          requests.seen.get(name) ?? Number.POSITIVE_INFINITY,
+        );
+      const jobSeen = (name: string) => jobs.seen.get(`${name}-run`)!;
+      const before = alone?.length ?? 0;
+      if (alone) {
+        for (let i = 0; i < 10; i++) {
+          const name = `alone-${i}`;
+          await create(name);
+          await until(() => jobs.seen.has(`${name}-run`), 30_000, "a lone request's Job");
+          alone.push(jobSeen(name) - createdAt(name));
+          await new Promise((r) => setTimeout(r, 100));
+        }
+      }
+      const names: string[] = [];
+      const total = LATENCY_RATE * LATENCY_SECONDS;
+      // how busy each side was while the requests flowed
+      const busy = coresBusy({
+        'apiserver+etcd': cpPids,
+        ...(controller ? { controller: [controller.proc.pid!] } : {}),
+        bench: 'self',
+      });
+      const start = performance.now();
+      const creates: Promise<unknown>[] = [];
+      for (let i = 0; i < total; i++) {
+        const due = start + (i * 1000) / LATENCY_RATE;
+        const wait = due - performance.now();
+        if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+        const name = `lat-${i}`;
+        names.push(name);
+        creates.push(create(name));
+      }
+      await Promise.all(creates);
+      const all = total + (alone ? alone.length - before : 0);
+      await until(() => jobs.seen.size >= all, 60_000, `${side}: latency Jobs`);
+      await until(() => requests.seen.size >= all, 60_000, `${side}: latency requests seen`);
+      ctx.log(`${side} ${round} at ${LATENCY_RATE}/s, ${busy()}`);
+      if (controller) {
+        ctx.log(
+          `${side} ${round} at ${LATENCY_RATE}/s, status written when the last Job appeared: ${await withStatus(client, ns)} of ${all} requests`,
+        );
+      }
+      if (floor && floor.failures.length > 0) throw new Error(`floor: ${String(floor.failures[0])}`);
+      if (process.env.BENCH_TIMELINE) {
+        const perSecond: string[] = [];
+        for (let i = 0; i < names.length; i += LATENCY_RATE) {
+          const second = names
+            .slice(i, i + LATENCY_RATE)
+            .map((n) => jobSeen(n) - createdAt(n))
+            .sort((a, b) => a - b);
+          perSecond.push(percentile(second, 50).toFixed(0));
+        }
+        ctx.log(`${side} ${round} latency p50 by second sent: ${perSecond.join(' ')} ms`);
+      }
+      template ??= (
+        await client.list<StoredJob>(RESOURCES.jobs, ns, { labelSelector: EXECUTOR_SELECTOR, limit: 1 })
+      ).items[0];
+      await Promise.all([jobs.stop(), requests.stop(), controller?.kill('SIGTERM'), floor?.stop()]);
+      await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
+      return {
+        latencies: names.map((n) => jobSeen(n) - createdAt(n)),
+        fromSent: names.map((n) => jobSeen(n) - sentAt.get(n)!),
+        createTook: names.map((n) => answeredAt.get(n)! - sentAt.get(n)!),
+      };
+    };
+
     const alone: number[] = [];
-    for (let i = 0; i < 10; i++) {
-      const t0 = performance.now();
-      await client.create(RESOURCES.inferencerequests, ns, irBody(`alone-${i}`));
-      await until(() => jobs.seen.has(`alone-${i}-run`), 30_000, "a lone request's Job");
-      alone.push(jobs.seen.get(`alone-${i}-run`)! - t0);
-      await new Promise((r) => setTimeout(r, 100));
+    const runs: Record<Side, Awaited<ReturnType<typeof latencyRun>>[]> = { controller: [], floor: [] };
+    // the controller goes first: the floor copies one of its Jobs
+    for (const [round, side] of (['controller', 'floor', 'floor', 'controller'] as const).entries()) {
+      runs[side].push(await latencyRun(side, round, round === 0 ? alone : undefined));
     }
     alone.sort((a, b) => a - b);
-    const sentAt = new Map<string, number>();
-    const total = LATENCY_RATE * LATENCY_SECONDS;
-    // how busy each side was while the requests flowed
-    const busy = coresBusy({
-      'apiserver+etcd': cpPids,
-      controller: [controller.proc.pid!],
-      bench: 'self',
-    });
-    const start = performance.now();
-    const creates: Promise<unknown>[] = [];
-    for (let i = 0; i < total; i++) {
-      const due = start + (i * 1000) / LATENCY_RATE;
-      const wait = due - performance.now();
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
-      const name = `lat-${i}`;
-      sentAt.set(`${name}-run`, performance.now());
-      creates.push(client.create(RESOURCES.inferencerequests, ns, irBody(name)));
+    const pooled = (side: Side, key: 'latencies' | 'fromSent' | 'createTook') =>
+      runs[side].flatMap((r) => r[key]).sort((a, b) => a - b);
+    const summary = (xs: number[]) =>
+      `p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
+    const lat = { controller: pooled('controller', 'latencies'), floor: pooled('floor', 'latencies') };
+    const n = lat.controller.length;
+    for (const side of ['controller', 'floor'] as const) {
+      ctx.log(
+        `${side}: created → Job created over ${n} requests at ${LATENCY_RATE}/s: ${summary(lat[side])}`,
+      );
+      ctx.log(
+        `${side}: the request's create took ${summary(pooled(side, 'createTook'))}; create sent → Job created ${summary(pooled(side, 'fromSent'))}`,
+      );
     }
-    await Promise.all(creates);
-    await until(() => jobs.seen.size >= total + alone.length, 60_000, 'latency Jobs');
-    ctx.log(`at ${LATENCY_RATE}/s, ${busy()}`);
-    ctx.log(
-      `at ${LATENCY_RATE}/s, status written when the last Job appeared: ${await withStatus(client, ns)} of ${total + alone.length} requests`,
-    );
-    const latencies = [...sentAt].map(([n, t]) => jobs.seen.get(n)! - t).sort((a, b) => a - b);
-    if (process.env.BENCH_TIMELINE) {
-      const inOrder = [...sentAt].map(([n, t]) => jobs.seen.get(n)! - t);
-      const perSecond: string[] = [];
-      for (let i = 0; i < inOrder.length; i += LATENCY_RATE) {
-        const second = inOrder.slice(i, i + LATENCY_RATE).sort((a, b) => a - b);
-        perSecond.push(percentile(second, 50).toFixed(0));
-      }
-      ctx.log(`latency p50 by second sent: ${perSecond.join(' ')} ms`);
-    }
-    await jobs.stop();
-    await controller.kill('SIGTERM');
-    const p50 = percentile(latencies, 50);
-    const p99 = percentile(latencies, 99);
-    ctx.log(
-      `latency over ${total} requests at ${LATENCY_RATE}/s: p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms`,
-    );
     ctx.log(`one request at a time: created → Job created p50 ${percentile(alone, 50).toFixed(1)} ms`);
+    const p50 = percentile(lat.controller, 50);
+    const p99 = percentile(lat.controller, 99);
     rows.push(
       {
         measure: 'request created → Job created p50, one request at a time (for information)',
@@ -221,21 +368,41 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
         unit: 'ms',
       },
       {
-        measure: 'request created → Job created p50 @100/s',
+        measure: `request created → Job created p50 @${LATENCY_RATE}/s`,
         value: p50,
         unit: 'ms',
         target: '<= 50 ms',
         pass: p50 <= 50,
       },
       {
-        measure: 'request created → Job created p99 @100/s',
+        measure: `request created → Job created p99 @${LATENCY_RATE}/s`,
         value: p99,
         unit: 'ms',
         target: '<= 250 ms',
         pass: p99 <= 250,
       },
+      {
+        measure: `floor (watch + create only) p50 @${LATENCY_RATE}/s (for information; ratio = floor / controller)`,
+        value: percentile(lat.floor, 50),
+        unit: 'ms',
+        baseline: p50,
+        baselineName: 'controller p50',
+        ratio: percentile(lat.floor, 50) / p50,
+      },
+      {
+        measure: `floor (watch + create only) p99 @${LATENCY_RATE}/s (for information; ratio = floor / controller)`,
+        value: percentile(lat.floor, 99),
+        unit: 'ms',
+        baseline: p99,
+        baselineName: 'controller p99',
+        ratio: percentile(lat.floor, 99) / p99,
+      },
+      {
+        measure: `request's create sent → Job created p50 @${LATENCY_RATE}/s (for information: includes the create)`,
+        value: percentile(pooled('controller', 'fromSent'), 50),
+        unit: 'ms',
+      },
     );
-    await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
   }
 
   // 2. a burst of 2,000 requests, all waiting before the controller starts: admitted rate, side by
@@ -268,7 +435,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       }
       await jobs.stop();
       await controller.kill('SIGTERM');
-      const created = await client.list<KubeObject & { spec: unknown }>(RESOURCES.jobs, ns, {
+      const created = await client.list<StoredJob>(RESOURCES.jobs, ns, {
         labelSelector: EXECUTOR_SELECTOR,
       });
       await client.request('DELETE', `/api/v1/namespaces/${ns}`).catch(() => {});
@@ -280,34 +447,8 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
      * container, failure policy — costs the apiserver about twice the baseline's one-container
      * Job), created straight into another namespace and timed by the same watch.
      */
-    const rawBurst = async (round: number, jobs: (KubeObject & { spec: unknown })[]) => {
-      const copies = jobs.map((j) => {
-        // what the apiserver added on create (selector, controller-uid labels) goes
-        const { selector: _s, ...spec } = j.spec as {
-          selector?: unknown;
-          template: { metadata: KubeObject['metadata'] };
-        };
-        const {
-          'controller-uid': _c,
-          'batch.kubernetes.io/controller-uid': _b,
-          'job-name': _n,
-          'batch.kubernetes.io/job-name': _m,
-          ...podLabels
-        } = spec.template.metadata.labels ?? {};
-        return {
-          apiVersion: 'batch/v1',
-          kind: 'Job',
-          metadata: {
-            labels: j.metadata.labels,
-            annotations: j.metadata.annotations,
-            ownerReferences: j.metadata.ownerReferences,
-          },
-          spec: {
-            ...spec,
-            template: { ...spec.template, metadata: { ...spec.template.metadata, labels: podLabels } },
-          },
-        };
-      });
+    const rawBurst = async (round: number, jobs: StoredJob[]) => {
+      const copies = jobs.map(jobCopy);
       const ns = `bench-ctrl-same-${stamp}-${round}`;
       await client.request('POST', '/api/v1/namespaces', { body: { metadata: { name: ns } } });
       const raw = await rawClient(kc);
@@ -332,7 +473,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
 
     const rounds: { controller: number; raw: number }[] = [];
     // the controller's latest Jobs: this round's when it went first, the previous round's otherwise
-    let sameJobs: (KubeObject & { spec: unknown })[] = [];
+    let sameJobs: StoredJob[] = [];
     for (let round = 0; round < BURST_ROUNDS; round++) {
       const [c, r] = await inTurn(
         round,
