@@ -24,7 +24,7 @@ export async function serveNode(env: Record<string, string | undefined>): Promis
   await serveOnNode({
     fetch: app.fetch,
     port: config.port,
-    hostname: env.HOST ?? '0.0.0.0',
+    hostname: env.HOST,
     log,
     started,
     warm: () => {

@@ -19,11 +19,12 @@ export function bootOrExit<T>(boot: () => T): T {
 export interface ServeOnNode {
   fetch: (req: Request, env: HttpBindings | Http2Bindings) => Response | Promise<Response>;
   port: number;
-  hostname: string;
+  /** The address to listen on (the HOST variable); default every IPv4 address. */
+  hostname: string | undefined;
   log: Logger;
   /** performance.now() when the entry began: the "listening" line says how long ago that was */
   started: number;
-  /** Loads the Kubernetes client (after the first answer). */
+  /** What waits for the first answer: the Kubernetes client, and what else need not delay it. */
   warm: () => Promise<void>;
   /** What to write before exiting on SIGTERM/SIGINT. */
   flush: () => Promise<unknown>;
@@ -37,7 +38,7 @@ export async function serveOnNode(o: ServeOnNode): Promise<void> {
   // (functions/build.ts)
   const { serve } = await import('@hono/node-server');
   const warming = warmAfterStart(o.fetch, o.warm, o.log, o.started);
-  const server = serve({ fetch: warming.fetch, port: o.port, hostname: o.hostname }, (info) => {
+  const server = serve({ fetch: warming.fetch, port: o.port, hostname: o.hostname ?? '0.0.0.0' }, (info) => {
     o.log.info('listening', {
       port: info.port,
       runtime: 'node',
