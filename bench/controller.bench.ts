@@ -246,9 +246,9 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   {
     type Side = 'controller' | 'floor';
     let template: StoredJob | undefined;
-    /** One run of LATENCY_SECONDS at LATENCY_RATE; `withAlone`: first, ten requests one at a time. */
-    const latencyRun = async (side: Side, round: number, withAlone: boolean) => {
-      const ns = `bench-ctrl-lat-${stamp}-${side}-${round}`;
+    /** One run of LATENCY_SECONDS at `perSecond`; `withAlone`: first, ten requests one at a time. */
+    const latencyRun = async (side: Side, round: number, withAlone: boolean, perSecond = LATENCY_RATE) => {
+      const ns = `bench-ctrl-lat-${stamp}-${side}-${round}-${perSecond}`;
       await namespace(client, ns);
       const jobs = watchJobs(client, ns);
       const requests = watchAdded(client, RESOURCES.inferencerequests, ns);
@@ -286,7 +286,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
         }
       }
       const names: string[] = [];
-      const total = LATENCY_RATE * LATENCY_SECONDS;
+      const total = perSecond * LATENCY_SECONDS;
       // how busy each side was while the requests flowed
       const busy = coresBusy({
         'apiserver+etcd': cpPids,
@@ -296,7 +296,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       const start = performance.now();
       const creates: Promise<unknown>[] = [];
       for (let i = 0; i < total; i++) {
-        const due = start + (i * 1000) / LATENCY_RATE;
+        const due = start + (i * 1000) / perSecond;
         const wait = due - performance.now();
         if (wait > 0) await new Promise((r) => setTimeout(r, wait));
         const name = `lat-${i}`;
@@ -307,23 +307,23 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       const all = total + alone.length;
       await until(() => jobs.seen.size >= all, 60_000, `${side}: latency Jobs`);
       await until(() => requests.seen.size >= all, 60_000, `${side}: latency requests seen`);
-      ctx.log(`${side} ${round} at ${LATENCY_RATE}/s, ${busy()}`);
+      ctx.log(`${side} ${round} at ${perSecond}/s, ${busy()}`);
       if (controller) {
         ctx.log(
-          `${side} ${round} at ${LATENCY_RATE}/s, status written when the last Job appeared: ${await withStatus(client, ns)} of ${all} requests`,
+          `${side} ${round} at ${perSecond}/s, status written when the last Job appeared: ${await withStatus(client, ns)} of ${all} requests`,
         );
       }
       if (floor && floor.failures.length > 0) throw new Error(`floor: ${String(floor.failures[0])}`);
       if (process.env.BENCH_TIMELINE) {
-        const perSecond: string[] = [];
-        for (let i = 0; i < names.length; i += LATENCY_RATE) {
+        const bySecond: string[] = [];
+        for (let i = 0; i < names.length; i += perSecond) {
           const second = names
-            .slice(i, i + LATENCY_RATE)
+            .slice(i, i + perSecond)
             .map((n) => jobSeen(n) - createdAt(n))
             .sort((a, b) => a - b);
-          perSecond.push(percentile(second, 50).toFixed(0));
+          bySecond.push(percentile(second, 50).toFixed(0));
         }
-        ctx.log(`${side} ${round} latency p50 by second sent: ${perSecond.join(' ')} ms`);
+        ctx.log(`${side} ${round} latency p50 by second sent: ${bySecond.join(' ')} ms`);
       }
       template ??= (
         await client.list<StoredJob>(RESOURCES.jobs, ns, { labelSelector: EXECUTOR_SELECTOR, limit: 1 })
@@ -338,26 +338,34 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       };
     };
 
-    const runs: Record<Side, Awaited<ReturnType<typeof latencyRun>>[]> = { controller: [], floor: [] };
-    // the controller goes first: the floor copies one of its Jobs
-    for (const [round, side] of (['controller', 'floor', 'floor', 'controller'] as const).entries()) {
-      runs[side].push(await latencyRun(side, round, round === 0));
-    }
-    const alone = runs.controller[0]!.alone.sort((a, b) => a - b);
-    const pooled = (side: Side, key: 'latencies' | 'fromSent' | 'createTook') =>
-      runs[side].flatMap((r) => r[key]).sort((a, b) => a - b);
+    type Run = Awaited<ReturnType<typeof latencyRun>>;
     const summary = (xs: number[]) =>
       `p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
-    const lat = { controller: pooled('controller', 'latencies'), floor: pooled('floor', 'latencies') };
-    const n = lat.controller.length;
-    for (const side of ['controller', 'floor'] as const) {
-      ctx.log(
-        `${side}: created → Job created over ${n} requests at ${LATENCY_RATE}/s: ${summary(lat[side])}`,
-      );
-      ctx.log(
-        `${side}: the request's create took ${summary(pooled(side, 'createTook'))}; create sent → Job created ${summary(pooled(side, 'fromSent'))}`,
-      );
-    }
+    /** Controller, floor, floor, controller at `perSecond`, each side's runs pooled and logged. */
+    const inTurnAt = async (perSecond: number, withAlone: boolean) => {
+      const runs: Record<Side, Run[]> = { controller: [], floor: [] };
+      // the controller goes first: the floor copies one of its Jobs
+      for (const [round, side] of (['controller', 'floor', 'floor', 'controller'] as const).entries()) {
+        runs[side].push(await latencyRun(side, round, withAlone && round === 0, perSecond));
+      }
+      const pooled = (side: Side, key: 'latencies' | 'fromSent' | 'createTook') =>
+        runs[side].flatMap((r) => r[key]).sort((a, b) => a - b);
+      const lat = { controller: pooled('controller', 'latencies'), floor: pooled('floor', 'latencies') };
+      for (const side of ['controller', 'floor'] as const) {
+        ctx.log(
+          `${side}: created → Job created over ${lat[side].length} requests at ${perSecond}/s: ${summary(lat[side])}`,
+        );
+        ctx.log(
+          `${side}: the request's create took ${summary(pooled(side, 'createTook'))}; create sent → Job created ${summary(pooled(side, 'fromSent'))}`,
+        );
+      }
+      return {
+        lat,
+        alone: runs.controller[0]!.alone.sort((a, b) => a - b),
+        fromSent: pooled('controller', 'fromSent'),
+      };
+    };
+    const { lat, alone, fromSent } = await inTurnAt(LATENCY_RATE, true);
     ctx.log(`one request at a time: created → Job created p50 ${percentile(alone, 50).toFixed(1)} ms`);
     const p50 = percentile(lat.controller, 50);
     const p99 = percentile(lat.controller, 99);
@@ -395,10 +403,27 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       }),
       {
         measure: `request's create sent → Job created p50 @${LATENCY_RATE}/s (for information: includes the create)`,
-        value: percentile(pooled('controller', 'fromSent'), 50),
+        value: percentile(fromSent, 50),
         unit: 'ms',
       },
     );
+    // BENCH_LATENCY_RATES=25,50,75: the same at other rates, for information — where on this
+    // machine the controller and the floor part
+    for (const perSecond of (process.env.BENCH_LATENCY_RATES ?? '').split(',').filter(Boolean).map(Number)) {
+      if (!(perSecond > 0)) throw new Error(`BENCH_LATENCY_RATES: ${perSecond} is not a rate`);
+      const at = await inTurnAt(perSecond, false);
+      for (const p of [50, 99] as const) {
+        const controller = percentile(at.lat.controller, p);
+        rows.push({
+          measure: `request created → Job created p${p} @${perSecond}/s (for information; ratio = floor / controller)`,
+          value: controller,
+          unit: 'ms',
+          baseline: percentile(at.lat.floor, p),
+          baselineName: `floor p${p}`,
+          ratio: percentile(at.lat.floor, p) / controller,
+        });
+      }
+    }
   }
 
   // 2. a burst of 2,000 requests, all waiting before the controller starts: admitted rate, side by
