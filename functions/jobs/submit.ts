@@ -1,6 +1,7 @@
 // POST /api/jobs/submit — public, API key. Creates one InferenceRequest; with an Idempotency-Key
 // the name is derived from (caller, key), so a retry finds the request it made the first time.
 import { type Context, Hono } from 'hono';
+import stringify from 'safe-stable-stringify';
 import type { z } from 'zod';
 import { inferenceRequestSpec } from '../../api/v1alpha1/index.ts';
 import { nameFromKey } from '../../api/v1alpha1/names.ts';
@@ -44,6 +45,12 @@ function randomHex(bytes: number): string {
   randomAt += bytes;
   return toHex(randomPool.subarray(randomAt - bytes, randomAt));
 }
+
+/**
+ * What an Idempotency-Key replay must match: the body's JSON with its object keys sorted, so that
+ * the order a client writes them in does not matter.
+ */
+export const bodyHashOf = (body: SubmitBody): string => sha256Hex(stringify(body) ?? '');
 
 export function newRequestName(): string {
   return `ir-${Date.now().toString(36)}-${randomHex(5)}`;
@@ -116,7 +123,7 @@ export async function createRequest(s: Services, c: Context, body: SubmitBody, w
       details: [{ path: 'Idempotency-Key', message: 'invalid header' }],
     });
   }
-  const bodyHash = sha256Hex(JSON.stringify(body));
+  const bodyHash = bodyHashOf(body);
   const name = idemKey ? nameFromKey('ir', `${who.caller}\u0000${idemKey}`) : newRequestName();
   const spec = {
     ...body,
@@ -151,7 +158,9 @@ export async function createRequest(s: Services, c: Context, body: SubmitBody, w
     if (existing.metadata.labels?.['labrats.work/caller'] !== who.caller) {
       throw new ApiError('conflict', 'Idempotency-Key collides with another request');
     }
-    if (existing.metadata.annotations?.[ANNOTATION_BODY_HASH] !== bodyHash) {
+    const storedHash = existing.metadata.annotations?.[ANNOTATION_BODY_HASH];
+    // requests made before the keys were sorted hashed JSON.stringify's order
+    if (storedHash !== bodyHash && storedHash !== sha256Hex(JSON.stringify(body))) {
       throw new ApiError('idempotency_key_reused', 'Idempotency-Key was already used with a different body');
     }
     s.log.info('submit replayed', {

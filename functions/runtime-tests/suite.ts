@@ -202,6 +202,28 @@ add(
   },
 );
 
+add('submit: an Idempotency-Key replay is the same body whatever order its keys are written in', async () => {
+  const h = harness();
+  const idem = { 'idempotency-key': 'order-1' };
+  const first = await h.submit({ ...validSubmit, priority: 3, labels: { a: '1', b: '2' } }, idem);
+  equal(first.status, 202, 'first');
+  const reordered = {
+    labels: { b: '2', a: '1' },
+    priority: 3,
+    prompt: validSubmit.prompt,
+    agent: 'developer',
+  };
+  const again = await h.submit(reordered, idem);
+  equal(again.status, 200, 'replay with the keys reordered');
+  equal((await body(again)).id, (await body(first)).id, 'same request');
+  await expectError(
+    await h.submit({ ...reordered, labels: { a: '1', b: '3' } }, idem),
+    422,
+    'idempotency_key_reused',
+  );
+  equal(h.kube.all('InferenceRequest').length, 1, 'one request');
+});
+
 add('submit: per-key rate limit answers 429 with Retry-After; other keys are unaffected', async () => {
   const h = harness({ SUBMIT_RATE_BURST: '2', SUBMIT_RATE_PER_MINUTE: '1' });
   await h.addKeySecret('key-bob', 'bob', ['bob-key-0123456789abc']);
