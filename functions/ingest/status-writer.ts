@@ -27,6 +27,15 @@ interface Pending {
   inFlight?: Promise<void>;
 }
 
+/**
+ * The merge patch for a summary. A merge patch merges objects field by field, so `lastEvent`
+ * names the fields an event may lack as null: the last event replaces the one before it whole.
+ */
+function patchOf(summary: StatusSummary) {
+  if (!summary.lastEvent) return summary;
+  return { ...summary, lastEvent: { time: null, message: null, ...summary.lastEvent } };
+}
+
 export function createStatusWriter(opts: {
   kube: Kube;
   intervalMs: number;
@@ -51,7 +60,7 @@ export function createStatusWriter(opts: {
   const write = async (request: string, summary: StatusSummary) => {
     for (let attempt = 1; ; attempt++) {
       try {
-        const obj = await opts.kube.patchStatus('InferenceRequest', request, { status: summary });
+        const obj = await opts.kube.patchStatus('InferenceRequest', request, { status: patchOf(summary) });
         writes++;
         opts.onResult?.('ok');
         opts.onWritten?.(request, obj);

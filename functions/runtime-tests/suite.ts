@@ -272,6 +272,21 @@ add('ingest: a batch is appended, retried batches are idempotent, the summary re
   ok(!h.logs.join('\n').includes(token), 'token not logged');
 });
 
+add("ingest: status's lastEvent is the last event alone, not merged with the one before", async () => {
+  const h = harness();
+  const id = await submitted(h);
+  const token = await h.ingestToken(id);
+  equal(
+    (await h.ingest(token, { request: id, events: [at(1, 'message', { message: 'first' })] })).status,
+    200,
+  );
+  await h.app.services.statusWriter.flushAll();
+  equal((await h.ingest(token, { request: id, events: [at(2, 'heartbeat')] })).status, 200);
+  await h.app.services.statusWriter.flushAll();
+  const { lastEvent } = (await h.kube.get('InferenceRequest', id)).status as { lastEvent: Json };
+  equal(lastEvent, { seq: 2, type: 'heartbeat', time: lastEvent.time }, 'lastEvent');
+});
+
 add('ingest: status writes are coalesced per request and touch only ingest fields', async () => {
   const h = harness({ STATUS_FLUSH_INTERVAL_MS: '60000' });
   const id = await submitted(h);
