@@ -700,6 +700,24 @@ add(
       409,
       'conflict',
     );
+    // a resourceVersion that no read gave: 400 before the apiserver (which answers those 500)
+    const e3 = await expectError(
+      await h.req('/api/resources/instructions/x', {
+        method: 'PUT',
+        role: 'admin',
+        headers: json,
+        body: JSON.stringify({
+          metadata: { name: 'x', resourceVersion: 'garbage' },
+          spec: { type: 'global', content: 'c' },
+        }),
+      }),
+      400,
+      'invalid_body',
+    );
+    ok(
+      (e3.details as { path: string }[]).some((d) => d.path === 'metadata.resourceVersion'),
+      'resourceVersion path',
+    );
     await expectError(await h.req('/api/resources/secrets', { role: 'admin' }), 404, 'not_found');
     await expectError(await h.req('/api/resources/instructions/nope', { role: 'admin' }), 404, 'not_found');
   },
