@@ -72,6 +72,12 @@ export function summarize(accepted: readonly ExecutorEvent[], lastSeq: number): 
   return summary;
 }
 
+/**
+ * How old ingest's knowledge of a request's phase may be before a batch reads it again: a request
+ * that ended (cancelled, timed out, failed without its executor) refuses new events within this.
+ */
+const FACTS_MAX_AGE_MS = 1000;
+
 /** JWS algorithms a Kubernetes ServiceAccount token can be signed with. */
 const ASYMMETRIC_ALG = /^(RS|PS|ES)(256|384|512)$|^EdDSA$/;
 
@@ -141,24 +147,27 @@ export function ingestApp(s: Services): Hono {
       if (problems.length)
         throw new ApiError('invalid_body', 'event batch is invalid', { details: problems });
 
-      // The request must exist and be the one the token was minted for (not a re-created namesake).
+      // The request must exist and be the one the token was minted for (not a re-created namesake),
+      // and must not have ended: its phase is read again once what is known is a second old.
       let facts = s.requestFacts.get(batch.request);
-      if (!facts || facts.uid !== claims.uid) {
+      if (!facts || facts.uid !== claims.uid || s.now() - facts.seenAt > FACTS_MAX_AGE_MS) {
         try {
           const obj = await s.kube.get('InferenceRequest', batch.request);
           facts = {
             uid: obj.metadata.uid ?? '',
             phase: (obj.status as { phase?: string } | undefined)?.phase,
+            seenAt: s.now(),
           };
         } catch (err) {
           if (isKubeError(err, 404)) throw new ApiError('not_found', 'request not found');
           throw kubeToApiError(err, 'request');
         }
         if (facts.uid !== claims.uid) throw new ApiError('forbidden', 'the job token is for another request');
+        s.requestFacts.delete(batch.request); // the newest last, for the eviction below
         s.requestFacts.set(batch.request, facts);
         if (s.requestFacts.size > 10_000) s.requestFacts.delete(s.requestFacts.keys().next().value!);
       }
-      const stopped = facts.phase === 'Cancelled' || facts.phase === 'TimedOut';
+      const stopped = isTerminal(facts.phase);
 
       let res: Awaited<ReturnType<Services['events']['append']>>;
       try {

@@ -20,10 +20,16 @@ export interface Services {
   apiKeys: ApiKeyStore;
   submitLimiter: RateLimiter;
   statusWriter: StatusWriter;
-  /** Ingest's per-request facts from the apiserver: uid and the last phase seen. */
-  requestFacts: Map<string, { uid: string; phase?: string }>;
+  /** Ingest's per-request facts from the apiserver: uid, the last phase seen, and when (now()). */
+  requestFacts: Map<string, RequestFacts>;
   /** Where submit looks up spec.attachments (absent: attachments are refused). */
   uploads?: Pick<UploadStore, 'get'>;
+}
+
+export interface RequestFacts {
+  uid: string;
+  phase?: string;
+  seenAt: number;
 }
 
 export interface ServiceDeps {
@@ -42,7 +48,7 @@ export function createServices(deps: ServiceDeps): Services {
   const log = deps.log ?? createLogger(deps.config.logLevel);
   const metrics = deps.metrics ?? createMetrics();
   const now = deps.now ?? Date.now;
-  const requestFacts = new Map<string, { uid: string; phase?: string }>();
+  const requestFacts = new Map<string, RequestFacts>();
   return {
     config: deps.config,
     kube: deps.kube,
@@ -76,7 +82,10 @@ export function createServices(deps: ServiceDeps): Services {
       onWritten: (request, obj) => {
         const facts = requestFacts.get(request);
         const phase = (obj.status as { phase?: string } | undefined)?.phase;
-        if (facts && phase) facts.phase = phase;
+        if (facts && phase) {
+          facts.phase = phase;
+          facts.seenAt = now();
+        }
       },
       onResult: (result) => metrics.statusWrites.inc({ result }),
     }),

@@ -398,6 +398,32 @@ add('ingest errors: gaps and events after the end are 409; bad batches 400; over
   equal(await h.app.services.events.state('ai-agents', id), { lastSeq: 1, ended: true }, 'log');
 });
 
+add('ingest errors: a request that ended takes no new events, whatever ended it', async () => {
+  const h = harness();
+  for (const phase of ['Succeeded', 'Failed', 'Cancelled', 'TimedOut']) {
+    const id = await submitted(h);
+    const token = await h.ingestToken(id);
+    await h.kube.patchStatus('InferenceRequest', id, { status: { phase } });
+    await expectError(await h.ingest(token, { request: id, events: [at(1)] }), 409, 'request_ended');
+    equal(await h.app.services.events.state('ai-agents', id), { lastSeq: 0, ended: false }, `${phase}: log`);
+    equal((await h.kube.get('InferenceRequest', id)).status?.eventCount, undefined, `${phase}: status`);
+  }
+  // ended while ingest knew it as running: refused once what it knew is a second old
+  const id = await submitted(h);
+  const token = await h.ingestToken(id);
+  equal((await h.ingest(token, { request: id, events: [at(1)] })).status, 200, 'before the end');
+  await h.app.services.statusWriter.flushAll();
+  await h.kube.patchStatus('InferenceRequest', id, { status: { phase: 'Cancelled' } });
+  await new Promise((r) => setTimeout(r, 1100));
+  await expectError(await h.ingest(token, { request: id, events: [at(2)] }), 409, 'request_ended');
+  // a retried batch the log already has is still answered as such
+  equal(await body(await h.ingest(token, { request: id, events: [at(1)] })), {
+    accepted: 0,
+    duplicates: 1,
+    lastSeq: 1,
+  });
+});
+
 // ── jobs ──────────────────────────────────────────────────────────────────────────────────────
 add('jobs: list filters by phase, agent, caller, label and pages with continue', async () => {
   const h = harness();
