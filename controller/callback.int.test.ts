@@ -1,7 +1,9 @@
-// Signed callbacks to a receiver on loopback; a failing receiver is retried, then given up on.
+// Signed callbacks to a receiver on loopback; a failing receiver is retried, then given up on; a
+// Secret not labelled for callbacks signs nothing, and is reported as a missing one is.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
+import { CALLBACK_SECRET_LABEL } from '../api/v1alpha1/index.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, verifySignature } from './callback.ts';
 import { type KubeClient, RESOURCES } from './kube.ts';
@@ -17,6 +19,7 @@ import {
 } from './testing.ts';
 
 const HMAC_KEY = 'callback-signing-key-for-tests';
+const OTHER_KEY = 'webhook-source-key-not-for-callbacks';
 interface Received {
   path: string;
   body: string;
@@ -35,8 +38,13 @@ beforeAll(async () => {
   client = adminClient(inject('kubeconfig'));
   await createFixtures(client, ns.name);
   await client.create(RESOURCES.secrets, ns.name, {
-    metadata: { name: 'cb-key' },
+    metadata: { name: 'cb-key', labels: { [CALLBACK_SECRET_LABEL]: 'true' } },
     stringData: { secret: HMAC_KEY },
+  });
+  // a Secret that is not for callbacks (a webhook source's key, say)
+  await client.create(RESOURCES.secrets, ns.name, {
+    metadata: { name: 'not-for-callbacks' },
+    stringData: { secret: OTHER_KEY },
   });
   server = createServer((req, res) => {
     let body = '';
@@ -104,4 +112,30 @@ it('retries a failing receiver with back-off, then gives up and records it', asy
   expect(hits).toHaveLength(3);
   for (const h of hits)
     expect(verifySignature(h.body, h.headers[SIGNATURE_HEADER] as string, HMAC_KEY)).toBe(true);
+});
+
+it('signs with no Secret but one labelled for callbacks, and says the same of a missing one', async () => {
+  for (const [name, secret] of [
+    ['cb-unlabelled', 'not-for-callbacks'],
+    ['cb-missing', 'no-such-secret'],
+  ] as const) {
+    await createRequest(client, ns.name, name, {
+      labels: KWOK.runFor('1s'),
+      callback: { url: `${base}/${name}`, secretRef: { name: secret } },
+    });
+    const done = await eventually(`${name}: callback given up`, async () => {
+      const r = await getRequest(client, ns.name, name);
+      return r.status?.callback?.gaveUp ? r : undefined;
+    });
+    expect(done.status?.phase).toBe('Succeeded');
+    expect(done.status?.callback).toMatchObject({
+      attempts: 3,
+      gaveUp: true,
+      lastError: `signing Secret ${secret} is not usable: it must exist, be labelled ${CALLBACK_SECRET_LABEL}=true and hold key "secret"`,
+    });
+    expect(received.filter((r) => r.path === `/${name}`)).toEqual([]);
+  }
+  // nothing anywhere was signed with the unlabelled Secret's key
+  for (const r of received)
+    expect(verifySignature(r.body, r.headers[SIGNATURE_HEADER] as string, OTHER_KEY)).toBe(false);
 });

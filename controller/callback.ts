@@ -1,10 +1,14 @@
 // Signed result callbacks. On a terminal phase the result is POSTed to spec.callback.url with an
 // HMAC-SHA256 signature of the body (`X-AI-Agents-Signature-256: sha256=<hex>`, key from
-// callback.secretRef). Failures are retried with exponential back-off up to CALLBACK_MAX_ATTEMPTS;
+// callback.secretRef, a Secret labelled labrats.work/callback-secret=true). Failures are retried with exponential back-off up to CALLBACK_MAX_ATTEMPTS;
 // each attempt is recorded in status.callback so a restarted controller carries on where it
 // stopped. Deliveries run beside the work queue, never in it, so a slow receiver holds up nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import type { InferenceRequest, InferenceRequestStatus } from '../api/v1alpha1/index.ts';
+import {
+  CALLBACK_SECRET_LABEL,
+  type InferenceRequest,
+  type InferenceRequestStatus,
+} from '../api/v1alpha1/index.ts';
 import { COND, setCondition } from './conditions.ts';
 import { isNotFound, type KubeClient, RESOURCES } from './kube.ts';
 import type { Logger } from './log.ts';
@@ -14,6 +18,8 @@ export const SIGNATURE_HEADER = 'x-ai-agents-signature-256';
 export const DELIVERY_HEADER = 'x-ai-agents-delivery';
 export const EVENT_HEADER = 'x-ai-agents-event';
 export const DEFAULT_SECRET_KEY = 'secret';
+
+class CallbackSecretUnusable extends Error {}
 
 export function sign(body: string, key: string | Uint8Array): string {
   return `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
@@ -101,16 +107,27 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
     else active--;
   };
 
+  /**
+   * The HMAC key, from a Secret labelled CALLBACK_SECRET_LABEL=true. A Secret that is missing,
+   * unlabelled or without the key gets one and the same answer, so a request's status says
+   * nothing about the namespace's other Secrets.
+   */
   async function signingKey(req: InferenceRequest): Promise<string | undefined> {
     const ref = req.spec.callback?.secretRef;
     if (!ref) return undefined;
-    const secret = await opts.client.get<{ data?: Record<string, string> }>(
-      RESOURCES.secrets,
-      req.metadata.namespace ?? 'default',
-      ref.name,
+    const key = ref.key ?? DEFAULT_SECRET_KEY;
+    const unusable = new CallbackSecretUnusable(
+      `signing Secret ${ref.name} is not usable: it must exist, be labelled ${CALLBACK_SECRET_LABEL}=true and hold key "${key}"`,
     );
-    const b64 = secret.data?.[ref.key ?? DEFAULT_SECRET_KEY];
-    if (!b64) throw new Error(`key "${ref.key ?? DEFAULT_SECRET_KEY}" missing in Secret ${ref.name}`);
+    let secret: { metadata?: { labels?: Record<string, string> }; data?: Record<string, string> };
+    try {
+      secret = await opts.client.get(RESOURCES.secrets, req.metadata.namespace ?? 'default', ref.name);
+    } catch (e) {
+      if (isNotFound(e)) throw unusable;
+      throw e;
+    }
+    const b64 = secret.data?.[key];
+    if (secret.metadata?.labels?.[CALLBACK_SECRET_LABEL] !== 'true' || !b64) throw unusable;
     return Buffer.from(b64, 'base64').toString('utf8');
   }
 
@@ -121,7 +138,10 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
     } catch (e) {
       return {
         ok: false,
-        error: isNotFound(e) ? 'signing Secret not found' : String((e as Error).message).slice(0, 300),
+        error:
+          e instanceof CallbackSecretUnusable
+            ? e.message
+            : `signing Secret unreadable: ${String((e as Error).message).slice(0, 200)}`,
       };
     }
     const body = callbackBody(req);

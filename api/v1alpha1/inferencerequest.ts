@@ -33,6 +33,12 @@ export const isTerminal = (p: string | undefined): p is TerminalPhase =>
 
 export const SOURCE_KINDS = ['api', 'webhook', 'ui', 'schedule', 'ci'] as const;
 
+/**
+ * The label that makes a Secret usable as a callback's HMAC key. Without it any Secret a submitter
+ * could name would sign whatever the callback carries (a webhook source's key, say).
+ */
+export const CALLBACK_SECRET_LABEL = 'labrats.work/callback-secret';
+
 export const MAX_PROMPT_CHARS = 200_000;
 export const MAX_OUTPUT_CHARS = 65_536;
 
@@ -68,7 +74,9 @@ export const inferenceRequestSpec = z.strictObject({
   callback: z
     .strictObject({
       url: httpUrl,
-      secretRef: secretKeyRef.optional(),
+      secretRef: secretKeyRef
+        .optional()
+        .describe(`HMAC key: a Secret labelled ${CALLBACK_SECRET_LABEL}=true (key "secret" by default)`),
     })
     .optional(),
   timeoutSeconds: z.int().min(1).max(604_800).optional(),
