@@ -13,6 +13,7 @@ import {
 } from '../../api/v1alpha1/executor-contract.ts';
 import { MAX_OUTPUT_CHARS } from '../../api/v1alpha1/inferencerequest.ts';
 import type { Backend, BackendResult, BackendUsage } from '../backends/types.ts';
+import { claimForRequest, requestUidOf } from './claim.ts';
 import { loadConfig, resolveIngest, resolvePaths, resolveTimings } from './config.ts';
 import { BadRequestError, EXIT_RETRIABLE, errorMessage, exitCodeFor, InterruptedError } from './errors.ts';
 import { EventStream, truncate } from './events.ts';
@@ -112,6 +113,18 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   } catch (error) {
     log(`cannot start: ${errorMessage(error)}`);
     return exitCodeFor(error);
+  }
+
+  const uid = await requestUidOf(paths.configDir);
+  if (uid !== undefined) {
+    try {
+      const earlier = await claimForRequest(paths, uid);
+      if (earlier)
+        log(`cleared the workspace and run state of an earlier request of this name (uid ${earlier})`);
+    } catch (error) {
+      log(`cannot claim the workspace: ${errorMessage(error)}`);
+      return EXIT_RETRIABLE;
+    }
   }
 
   const spool = new EventSpool(path.join(paths.stateDir, 'spool'));

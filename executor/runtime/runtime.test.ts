@@ -252,6 +252,31 @@ describe('executor runtime', () => {
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('succeeded');
   });
 
+  it('a request created again under the same name runs afresh: nothing of the earlier one is kept', async () => {
+    const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_FLUSH_TIMEOUT_MS: '300' });
+    ingest.mode = '503';
+    let runs = 0;
+    const loadBackend = async () =>
+      scripted(async (ctx) => {
+        runs += 1;
+        ctx.events.emit('message', `run ${runs}`);
+        return 'finished';
+      });
+    // the earlier request: finished, its events still spooled, a file left in its workspace
+    expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(1);
+    await writeFile(path.join(fx.workspace, 'left-behind.txt'), 'old');
+    // deleted and created again: same name, same workspace, another uid
+    await fx.writeRequest(baseRequest({ uid: '00000000-0000-4000-8000-000000000002' }));
+    ingest.mode = 'up';
+    const lines: string[] = [];
+    expect(await runExecutor({ env: fx.env, loadBackend, log: (l) => lines.push(l) })).toBe(0);
+    expect(runs).toBe(2);
+    checkOrder(ingest.events);
+    expect(messages(ingest.events)).toEqual(['run 2']);
+    await expect(readFile(path.join(fx.workspace, 'left-behind.txt'))).rejects.toThrow(/ENOENT/);
+    expect(lines.join('\n')).toContain('uid 00000000-0000-4000-8000-000000000001');
+  });
+
   it('continues after the sequence numbers an earlier attempt used when its spool is gone', async () => {
     const { ingest, fx } = await setup();
     const earlier = new Date().toISOString();
