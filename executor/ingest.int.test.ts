@@ -66,7 +66,7 @@ async function createRequest(name: string) {
 }
 
 function ingestLog(name: string): ExecutorEvent[] {
-  const text = readFileSync(path.join(fn.workspace, ns.name, name, 'events.jsonl'), 'utf8');
+  const text = readFileSync(path.join(fn.workspace, name, 'events.jsonl'), 'utf8');
   return text
     .split('\n')
     .filter(Boolean)

@@ -51,6 +51,7 @@ beforeAll(async () => {
     app: fn.app,
     apiKey: KEY,
     request: ids[0]!.id,
+    uid: ids[0]!.uid,
     token: await mint(ids[0]!),
     otherToken: await mint(ids[1]!),
     countRequests: count,

@@ -17,6 +17,7 @@ async function target(): Promise<PropertyTarget> {
     app: h.app,
     apiKey: STATIC_KEY,
     request: a,
+    uid: (await h.kube.get('InferenceRequest', a)).metadata.uid!,
     token: await h.ingestToken(a),
     otherToken: await h.ingestToken(b),
     executorToken: (await h.executorToken(a)).token,

@@ -168,12 +168,13 @@ export function ingestApp(s: Services): Hono {
         if (s.requestFacts.size > 10_000) s.requestFacts.delete(s.requestFacts.keys().next().value!);
       }
       const stopped = isTerminal(facts.phase);
+      const log = { namespace: s.kube.namespace, request: batch.request, uid: claims.uid };
 
       let res: Awaited<ReturnType<Services['events']['append']>>;
       try {
         if (stopped) {
           // Replays of what the log already has are still fine; anything new is refused.
-          const st = await s.events.state(s.kube.namespace, batch.request);
+          const st = await s.events.state(log);
           if (batch.events.some((e) => e.seq > st.lastSeq)) {
             throw new EventLogError(
               'request_ended',
@@ -182,7 +183,7 @@ export function ingestApp(s: Services): Hono {
             );
           }
         }
-        res = await s.events.append(s.kube.namespace, batch.request, batch.events);
+        res = await s.events.append(log, batch.events);
       } catch (err) {
         if (err instanceof EventLogError) {
           s.metrics.ingestEvents.inc({ result: 'rejected' }, batch.events.length);

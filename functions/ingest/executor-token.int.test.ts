@@ -149,8 +149,14 @@ describe('ingest with an executor pod’s ServiceAccount token (real apiserver)'
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { error: { code: string } }).error.code).toBe('forbidden');
 
-    expect(await fn.app.services.events.state(ns.name, a.name)).toEqual({ lastSeq: 3, ended: true });
-    expect(await fn.app.services.events.state(ns.name, b.name)).toEqual({ lastSeq: 0, ended: false });
+    expect(await fn.app.services.events.state({ namespace: ns.name, request: a.name, uid: a.uid })).toEqual({
+      lastSeq: 3,
+      ended: true,
+    });
+    expect(await fn.app.services.events.state({ namespace: ns.name, request: b.name, uid: b.uid })).toEqual({
+      lastSeq: 0,
+      ended: false,
+    });
     const status = await eventually('the summary in status', async () => {
       const ir = (await ns.custom.getNamespacedCustomObject({
         ...GROUP,
@@ -221,7 +227,10 @@ describe('ingest with an executor pod’s ServiceAccount token (real apiserver)'
       ),
     );
     await expectUnauthorized(await ingest(token, { request: d.name, events: [at(1)] }));
-    expect(await fn.app.services.events.state(ns.name, d.name)).toEqual({ lastSeq: 0, ended: false });
+    expect(await fn.app.services.events.state({ namespace: ns.name, request: d.name, uid: d.uid })).toEqual({
+      lastSeq: 0,
+      ended: false,
+    });
   });
 
   it('a pod whose owner Job has another name is 401', async () => {
@@ -235,7 +244,10 @@ describe('ingest with an executor pod’s ServiceAccount token (real apiserver)'
     const f = await submit('sa no annotations');
     const { pod } = await runPod(f, { annotations: false });
     await expectUnauthorized(await ingest(await kubeletToken(pod), { request: f.name, events: [at(1)] }));
-    expect(await fn.app.services.events.state(ns.name, f.name)).toEqual({ lastSeq: 0, ended: false });
+    expect(await fn.app.services.events.state({ namespace: ns.name, request: f.name, uid: f.uid })).toEqual({
+      lastSeq: 0,
+      ended: false,
+    });
   });
 
   it('a token of a ServiceAccount of another namespace is 401', async () => {

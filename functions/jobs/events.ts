@@ -39,6 +39,7 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
     const req = await getRequest(s, c.req.param('id'));
     const ns = s.kube.namespace;
     const name = req.metadata.name;
+    const log = { namespace: ns, request: name, uid: req.metadata.uid ?? '' };
     c.header('Cache-Control', 'no-cache, no-transform');
     c.header('X-Accel-Buffering', 'no');
     return streamSSE(
@@ -57,7 +58,7 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
           await stream.write('retry: 1000\n\n');
           for (;;) {
             const terminalBefore = isTerminal(phase);
-            const read = await s.events.readFrom(ns, name, offset);
+            const read = await s.events.readFrom(log, offset);
             offset = read.offset;
             for (const ev of read.events) {
               if (ev.seq <= last) continue;

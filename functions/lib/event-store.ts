@@ -1,8 +1,12 @@
-// The per-request event log: WORKSPACE_DIR/<namespace>/<request>/events.jsonl, one executor event
-// a line, in seq order, gap-free. Appends are idempotent on seq (a retried batch adds nothing) and
-// serialised per request; an unfinished last line (a crash mid-write) is cut off on first use.
+// The per-request event log: WORKSPACE_DIR/<request>/events.jsonl — the request's own folder,
+// the one its executor's workspace is (the Job's subPath) and the cleanup CronJob removes — one
+// executor event a line, in seq order, gap-free. Appends are idempotent on seq (a retried batch
+// adds nothing) and serialised per request; an unfinished last line (a crash mid-write) is cut off
+// on first use. A log belongs to one request, by uid (events.owner): a request deleted and created
+// again under its name starts a log of its own, and readers of the new one never see the old.
+// Logs kept by earlier versions at WORKSPACE_DIR/<namespace>/<request>/ are moved on first use.
 // node:fs/promises is available on Node and Deno alike.
-import { appendFile, mkdir, open, readFile, stat, truncate } from 'node:fs/promises';
+import { appendFile, mkdir, open, readFile, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ExecutorEvent } from '../../api/v1alpha1/events.ts';
 
@@ -31,24 +35,34 @@ export interface LogState {
   ended: boolean;
 }
 
+/** Whose log: the request, by name and uid. */
+export interface LogOf {
+  namespace: string;
+  request: string;
+  uid: string;
+}
+
 export interface EventStore {
-  /** Appends the events whose seq is past the log's end. Throws EventLogError on a gap or after the end. */
-  append(namespace: string, request: string, events: readonly ExecutorEvent[]): Promise<AppendResult>;
-  state(namespace: string, request: string): Promise<LogState>;
+  /**
+   * Appends the events whose seq is past the log's end; the first append for a uid replaces the
+   * log of an earlier request of the same name. Throws EventLogError on a gap or after the end.
+   */
+  append(log: LogOf, events: readonly ExecutorEvent[]): Promise<AppendResult>;
+  state(log: LogOf): Promise<LogState>;
   /** Complete lines from a byte offset on (0 = the start), and the offset to continue from. */
-  readFrom(
-    namespace: string,
-    request: string,
-    offset: number,
-  ): Promise<{ events: ExecutorEvent[]; offset: number }>;
+  readFrom(log: LogOf, offset: number): Promise<{ events: ExecutorEvent[]; offset: number }>;
   /** Called after every append to that request's log in this process. */
   subscribe(namespace: string, request: string, listener: () => void): () => void;
 }
 
 interface Entry {
   state?: LogState;
+  /** the uid the log belongs to, once read ('' for a log without an owner, kept by earlier versions) */
+  owner?: string;
   queue: Promise<unknown>;
 }
+
+const EMPTY: LogState = { lastSeq: 0, ended: false };
 
 export function createFileEventStore(root: string, opts: { maxTracked?: number } = {}): EventStore {
   const maxTracked = opts.maxTracked ?? 10_000;
@@ -59,7 +73,45 @@ export function createFileEventStore(root: string, opts: { maxTracked?: number }
     if (!SAFE_NAME.test(ns) || !SAFE_NAME.test(req) || req.length > 253 || ns.length > 63) {
       throw new Error('invalid namespace or request name for the event log');
     }
-    return { dir: join(root, ns, req), file: join(root, ns, req, 'events.jsonl') };
+    const dir = join(root, req);
+    return {
+      dir,
+      file: join(dir, 'events.jsonl'),
+      ownerFile: join(dir, 'events.owner'),
+      legacyFile: join(root, ns, req, 'events.jsonl'),
+    };
+  };
+  type Paths = ReturnType<typeof pathOf>;
+
+  const exists = (file: string) =>
+    stat(file).then(
+      () => true,
+      (err: { code?: string }) => {
+        if (err.code === 'ENOENT') return false;
+        throw err;
+      },
+    );
+
+  /** Whose the log is: its owner's uid, '' if it has none (kept by an earlier version, or none yet). */
+  const ownerOf = async (e: Entry, p: Paths): Promise<string> => {
+    if (e.owner !== undefined) return e.owner;
+    let owner = await readFile(p.ownerFile, 'utf8').then(
+      (t) => t.trim(),
+      () => '',
+    );
+    if (!owner && !(await exists(p.file)) && (await exists(p.legacyFile))) {
+      await mkdir(p.dir, { recursive: true });
+      await rename(p.legacyFile, p.file);
+      owner = '';
+    }
+    e.owner = owner;
+    return owner;
+  };
+
+  /** Whether the log there is `uid`'s to read: its own, or one without an owner. */
+  const readable = async (key: string, p: Paths, uid: string) => {
+    const owner = await ownerOf(entry(key), p);
+    return owner === '' || owner === uid;
   };
 
   const entry = (key: string): Entry => {
@@ -117,10 +169,23 @@ export function createFileEventStore(root: string, opts: { maxTracked?: number }
   };
 
   return {
-    async append(ns, req, events) {
-      const { dir, file } = pathOf(ns, req);
+    async append({ namespace: ns, request: req, uid }, events) {
+      const p = pathOf(ns, req);
+      const { dir, file } = p;
       const key = `${ns}/${req}`;
       return serial(key, async () => {
+        const e = entry(key);
+        const owner = await ownerOf(e, p);
+        if (owner !== uid) {
+          if (owner !== '') {
+            // an earlier request of this name: its log goes, this one starts its own
+            await rm(file, { force: true });
+            e.state = { ...EMPTY };
+          }
+          await mkdir(dir, { recursive: true });
+          await writeFile(p.ownerFile, uid);
+          e.owner = uid;
+        }
         const state = await getState(key, file);
         const fresh = events.filter((ev) => ev.seq > state.lastSeq);
         const duplicates = events.length - fresh.length;
@@ -148,13 +213,18 @@ export function createFileEventStore(root: string, opts: { maxTracked?: number }
         return { accepted: fresh, duplicates, lastSeq: state.lastSeq, ended: state.ended };
       });
     },
-    async state(ns, req) {
-      const { file } = pathOf(ns, req);
+    async state({ namespace: ns, request: req, uid }) {
+      const p = pathOf(ns, req);
       const key = `${ns}/${req}`;
-      return serial(key, async () => ({ ...(await getState(key, file)) }));
+      return serial(key, async () =>
+        (await readable(key, p, uid)) ? { ...(await getState(key, p.file)) } : { ...EMPTY },
+      );
     },
-    async readFrom(ns, req, offset) {
-      const { file } = pathOf(ns, req);
+    async readFrom({ namespace: ns, request: req, uid }, offset) {
+      const p = pathOf(ns, req);
+      const { file } = p;
+      const key = `${ns}/${req}`;
+      if (!(await serial(key, () => readable(key, p, uid)))) return { events: [], offset };
       let size: number;
       try {
         size = (await stat(file)).size;

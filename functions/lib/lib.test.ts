@@ -1,6 +1,6 @@
 // Unit tests for the functions' small services: rate limiter, API keys, event log, status
 // writer, route gate and apiserver error mapping.
-import { appendFileSync, mkdtempSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Hono } from 'hono';
@@ -139,25 +139,60 @@ describe('body limit', () => {
   });
 });
 
+const r1 = { namespace: 'ns', request: 'r1', uid: 'uid-1' };
+const r2 = { namespace: 'ns', request: 'r2', uid: 'uid-2' };
+
 describe('event log', () => {
+  it('a request created again under the same name has a log of its own; the old one is not read', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evlog-'));
+    const store = createFileEventStore(dir);
+    await store.append(r1, [ev(1), ev(2, 'completed')]);
+    const again = { ...r1, uid: 'uid-1-again' };
+    expect(await store.state(again)).toEqual({ lastSeq: 0, ended: false });
+    expect(await store.readFrom(again, 0)).toEqual({ events: [], offset: 0 });
+    expect(await store.append(again, [ev(1)])).toMatchObject({
+      accepted: [ev(1)],
+      duplicates: 0,
+      lastSeq: 1,
+    });
+    const fresh = createFileEventStore(dir); // and so it stays after a restart
+    expect((await fresh.readFrom(again, 0)).events).toEqual([ev(1)]);
+    expect(await fresh.state(r1)).toEqual({ lastSeq: 0, ended: false });
+  });
+
+  it('moves a log kept at <namespace>/<request> by an earlier version to <request>', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'evlog-'));
+    mkdirSync(join(dir, 'ns', 'r1'), { recursive: true });
+    writeFileSync(join(dir, 'ns', 'r1', 'events.jsonl'), `${JSON.stringify(ev(1))}\n`);
+    const store = createFileEventStore(dir);
+    expect((await store.readFrom(r1, 0)).events).toEqual([ev(1)]);
+    expect(await store.append(r1, [ev(1), ev(2)])).toMatchObject({ duplicates: 1, lastSeq: 2 });
+    expect(existsSync(join(dir, 'ns', 'r1', 'events.jsonl'))).toBe(false);
+    expect(
+      readFileSync(join(dir, 'r1', 'events.jsonl'), 'utf8')
+        .trim()
+        .split('\n'),
+    ).toHaveLength(2);
+  });
+
   it('serialises concurrent appends: overlapping retries add nothing twice, gaps are refused', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evlog-'));
     const store = createFileEventStore(dir);
     const results = await Promise.allSettled([
-      store.append('ns', 'r1', [ev(1), ev(2)]),
-      store.append('ns', 'r1', [ev(1), ev(2)]),
-      store.append('ns', 'r1', [ev(2), ev(3)]),
-      store.append('ns', 'r1', [ev(5)]),
+      store.append(r1, [ev(1), ev(2)]),
+      store.append(r1, [ev(1), ev(2)]),
+      store.append(r1, [ev(2), ev(3)]),
+      store.append(r1, [ev(5)]),
     ]);
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled', 'fulfilled', 'rejected']);
     expect((results[3] as PromiseRejectedResult).reason).toBeInstanceOf(EventLogError);
-    const lines = readFileSync(join(dir, 'ns', 'r1', 'events.jsonl'), 'utf8')
+    const lines = readFileSync(join(dir, 'r1', 'events.jsonl'), 'utf8')
       .trim()
       .split('\n');
     expect(lines.map((l) => JSON.parse(l).seq)).toEqual([1, 2, 3]);
-    await store.append('ns', 'r1', [ev(4, 'completed')]);
-    await expect(store.append('ns', 'r1', [ev(5)])).rejects.toMatchObject({ code: 'request_ended' });
-    expect(await store.append('ns', 'r1', [ev(4, 'completed')])).toMatchObject({
+    await store.append(r1, [ev(4, 'completed')]);
+    await expect(store.append(r1, [ev(5)])).rejects.toMatchObject({ code: 'request_ended' });
+    expect(await store.append(r1, [ev(4, 'completed')])).toMatchObject({
       accepted: [],
       duplicates: 1,
     });
@@ -165,20 +200,20 @@ describe('event log', () => {
 
   it('recovers after a crash mid-write: the unfinished line is cut, the log carries on', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'evlog-'));
-    await createFileEventStore(dir).append('ns', 'r2', [ev(1), ev(2)]);
-    appendFileSync(join(dir, 'ns', 'r2', 'events.jsonl'), '{"seq":3,"ty');
+    await createFileEventStore(dir).append(r2, [ev(1), ev(2)]);
+    appendFileSync(join(dir, 'r2', 'events.jsonl'), '{"seq":3,"ty');
     const fresh = createFileEventStore(dir);
-    expect(await fresh.state('ns', 'r2')).toEqual({ lastSeq: 2, ended: false });
-    await fresh.append('ns', 'r2', [ev(3)]);
-    const { events, offset } = await fresh.readFrom('ns', 'r2', 0);
+    expect(await fresh.state(r2)).toEqual({ lastSeq: 2, ended: false });
+    await fresh.append(r2, [ev(3)]);
+    const { events, offset } = await fresh.readFrom(r2, 0);
     expect(events.map((e) => e.seq)).toEqual([1, 2, 3]);
-    await fresh.append('ns', 'r2', [ev(4)]);
-    expect((await fresh.readFrom('ns', 'r2', offset)).events.map((e) => e.seq)).toEqual([4]);
+    await fresh.append(r2, [ev(4)]);
+    expect((await fresh.readFrom(r2, offset)).events.map((e) => e.seq)).toEqual([4]);
   });
 
   it('refuses names that are not Kubernetes names (no path tricks)', async () => {
     const store = createFileEventStore(mkdtempSync(join(tmpdir(), 'evlog-')));
-    await expect(store.append('ns', '../etc', [ev(1)])).rejects.toThrow(/invalid/);
+    await expect(store.append({ ...r1, request: '../etc' }, [ev(1)])).rejects.toThrow(/invalid/);
   });
 });
 

@@ -9,7 +9,7 @@ import { childName } from '../../api/v1alpha1/names.ts';
 import { type App, createApp } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { sha256, toHex } from '../lib/api-keys.ts';
-import { createFileEventStore } from '../lib/event-store.ts';
+import { createFileEventStore, type LogState } from '../lib/event-store.ts';
 import type { KubeObject } from '../lib/kube.ts';
 import { createLogger } from '../lib/log.ts';
 import { createMemoryKube, type MemoryKube } from '../lib/memory-kube.ts';
@@ -33,6 +33,8 @@ export interface Harness {
   executorToken(request: string, opts?: ExecutorPodOptions): Promise<{ token: string; pod: KubeObject }>;
   ingest(token: string, body: unknown): Promise<Response>;
   addKeySecret(name: string, caller: string, keys: string[]): Promise<void>;
+  /** What the event log of request `name` (as it now is, by uid) holds. */
+  logState(name: string): Promise<LogState>;
 }
 
 export function harness(env: Record<string, string> = {}): Harness {
@@ -106,6 +108,10 @@ export function harness(env: Record<string, string> = {}): Harness {
       const data: Record<string, string> = { caller };
       for (const [i, k] of keys.entries()) data[i === 0 ? 'sha256' : `sha256.${i}`] = toHex(await sha256(k));
       kube.secrets.push({ name, labels: { 'labrats.work/api-key': 'true' }, data });
+    },
+    async logState(name) {
+      const uid = (await kube.get('InferenceRequest', name)).metadata.uid ?? '';
+      return app.services.events.state({ namespace: config.namespace, request: name, uid });
     },
   };
   return h;

@@ -314,7 +314,7 @@ add('ingest security: no token 401, a token for another request 403, nothing wri
   await expectError(await h.ingest(stale, { request: a, events: [at(1)] }), 403, 'forbidden');
   const otherNs = await h.ingestToken(a, { namespace: 'elsewhere' });
   await expectError(await h.ingest(otherNs, { request: a, events: [at(1)] }), 403, 'forbidden');
-  equal(await h.app.services.events.state('ai-agents', a), { lastSeq: 0, ended: false }, 'log of a');
+  equal(await h.logState(a), { lastSeq: 0, ended: false }, 'log of a');
   equal(h.kube.calls.patchStatus ?? 0, 0, 'status writes');
 });
 
@@ -332,7 +332,7 @@ add(
     await expectError(await h.ingest(token, { request: b, events: [at(1)] }), 403, 'forbidden');
     await h.app.services.statusWriter.flushAll();
     includes((await h.kube.get('InferenceRequest', a)).status, { eventCount: 2, lastEvent: { seq: 2 } });
-    equal(await h.app.services.events.state('ai-agents', b), { lastSeq: 0, ended: false }, 'log of b');
+    equal(await h.logState(b), { lastSeq: 0, ended: false }, 'log of b');
   },
 );
 
@@ -357,7 +357,7 @@ add(
     await expectError(await send(fakeServiceAccountToken()), 401, 'unauthorized');
     await expectError(await send(fakeServiceAccountToken({}, 'none')), 401, 'unauthorized');
     await expectError(await send(fakeServiceAccountToken({}, 'HS512')), 401, 'unauthorized');
-    equal(await h.app.services.events.state('ai-agents', a), { lastSeq: 0, ended: false }, 'log');
+    equal(await h.logState(a), { lastSeq: 0, ended: false }, 'log');
     // an apiserver that cannot answer is not a verdict on the token: 503, then the same token passes
     const valid = await h.executorToken(a);
     h.kube.failNext('reviewToken', new Error('connect ECONNREFUSED'));
@@ -395,7 +395,7 @@ add('ingest errors: gaps and events after the end are 409; bad batches 400; over
     200,
   );
   await expectError(await h.ingest(token, { request: id, events: [at(2)] }), 409, 'request_ended');
-  equal(await h.app.services.events.state('ai-agents', id), { lastSeq: 1, ended: true }, 'log');
+  equal(await h.logState(id), { lastSeq: 1, ended: true }, 'log');
 });
 
 add('ingest errors: a request that ended takes no new events, whatever ended it', async () => {
@@ -405,7 +405,7 @@ add('ingest errors: a request that ended takes no new events, whatever ended it'
     const token = await h.ingestToken(id);
     await h.kube.patchStatus('InferenceRequest', id, { status: { phase } });
     await expectError(await h.ingest(token, { request: id, events: [at(1)] }), 409, 'request_ended');
-    equal(await h.app.services.events.state('ai-agents', id), { lastSeq: 0, ended: false }, `${phase}: log`);
+    equal(await h.logState(id), { lastSeq: 0, ended: false }, `${phase}: log`);
     equal((await h.kube.get('InferenceRequest', id)).status?.eventCount, undefined, `${phase}: status`);
   }
   // ended while ingest knew it as running: refused once what it knew is a second old
@@ -581,6 +581,40 @@ add('events: SSE replays the log with id = seq and event = type, then ends after
   );
   equal(JSON.parse(evs[1]!.data!).seq, 2, 'data is the event');
 });
+
+add(
+  "events: a request deleted and created again under its name has none of the old one's events",
+  async () => {
+    const h = harness();
+    const idem = { 'idempotency-key': 'again-1' };
+    const id = (await body(await h.submit(validSubmit, idem))).id as string;
+    const oldToken = await h.ingestToken(id);
+    await h.ingest(oldToken, {
+      request: id,
+      events: [at(1, 'message', { message: 'old' }), at(2, 'completed', { data: { outcome: 'failed' } })],
+    });
+    equal((await h.req(`/api/jobs/${id}`, { method: 'DELETE', role: 'operator' })).status, 204, 'delete');
+    equal((await body(await h.submit(validSubmit, idem))).id, id, 'the same name again');
+    const token = await h.ingestToken(id);
+    equal(
+      await body(await h.ingest(token, { request: id, events: [at(1, 'message', { message: 'new' })] })),
+      {
+        accepted: 1,
+        duplicates: 0,
+        lastSeq: 1,
+      },
+    );
+    await h.ingest(token, { request: id, events: [at(2, 'completed', { data: { outcome: 'succeeded' } })] });
+    const evs = parseSse(await (await h.req(`/api/jobs/${id}/events`, { role: 'viewer' })).text());
+    equal(
+      evs.filter((e) => e.event === 'message').map((e) => JSON.parse(e.data!).message),
+      ['new'],
+      'messages',
+    );
+    // the deleted request's token writes nothing into the new one's log
+    await expectError(await h.ingest(oldToken, { request: id, events: [at(3)] }), 403, 'forbidden');
+  },
+);
 
 add('events: Last-Event-ID resumes after that seq, nothing repeated', async () => {
   const h = harness();

@@ -10,6 +10,8 @@ export interface PropertyTarget {
   /** A valid API key and a valid job token for `request`, plus another request's token. */
   apiKey: string;
   request: string;
+  /** `request`'s uid: its event log's owner */
+  uid: string;
   token: string;
   otherToken: string;
   /** An executor pod's ServiceAccount token for `request`, when the target has one. */
@@ -288,7 +290,8 @@ export async function ingestProperty(t: PropertyTarget, numRuns: number): Promis
       ),
       async (method, headers, planned) => {
         const events = t.app.services.events;
-        const before = await events.state(t.namespace, t.request);
+        const log = { namespace: t.namespace, request: t.request, uid: t.uid };
+        const before = await events.state(log);
         const body =
           typeof planned === 'object' && planned?.plan === 'batch'
             ? JSON.stringify(materialise(planned, t.request, before.lastSeq))
@@ -299,7 +302,7 @@ export async function ingestProperty(t: PropertyTarget, numRuns: number): Promis
         const text = await res.text();
         count(tally, res.status);
         if (res.status >= 500) throw new Error(`5xx ${res.status}: ${text}`);
-        const after = await events.state(t.namespace, t.request);
+        const after = await events.state(log);
         await t.app.services.statusWriter.idle();
         const writes = t.app.services.statusWriter.writes - writesBefore;
         if (res.status !== 200) {
