@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { CALLBACK_SECRET_LABEL } from '../api/v1alpha1/index.ts';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
 import { DELIVERY_HEADER, SIGNATURE_HEADER, verifySignature } from './callback.ts';
-import { type KubeClient, RESOURCES } from './kube.ts';
+import { type KubeClient, objectPath, RESOURCES } from './kube.ts';
 import type { Running } from './main.ts';
 import {
   adminClient,
@@ -60,7 +60,11 @@ beforeAll(async () => {
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   controller = await runInProcess(
     inject('kubeconfig'),
-    testEnv(ns.name, { CALLBACK_MAX_ATTEMPTS: '3', CALLBACK_BACKOFF_MS: '100' }),
+    testEnv(ns.name, {
+      CALLBACK_MAX_ATTEMPTS: '3',
+      CALLBACK_BACKOFF_MS: '100',
+      CALLBACK_REPORT_WAIT_MS: '4000',
+    }),
   );
 });
 
@@ -138,4 +142,34 @@ it('signs with no Secret but one labelled for callbacks, and says the same of a 
   // nothing anywhere was signed with the unlabelled Secret's key
   for (const r of received)
     expect(verifySignature(r.body, r.headers[SIGNATURE_HEADER] as string, OTHER_KEY)).toBe(false);
+});
+
+it("waits for the executor's report, so the body carries the result and usage", async () => {
+  await createRequest(client, ns.name, 'cb-report', {
+    labels: KWOK.runFor('1s'),
+    callback: { url: `${base}/report`, secretRef: { name: 'cb-key' } },
+  });
+  await eventually('Succeeded', async () =>
+    (await getRequest(client, ns.name, 'cb-report')).status?.phase === 'Succeeded' ? true : undefined,
+  );
+  // the API folds the executor's completed event into status a moment after the Job ends
+  await new Promise((r) => setTimeout(r, 1500));
+  expect(received.filter((r) => r.path === '/report')).toEqual([]);
+  await client.request('PATCH', objectPath(RESOURCES.inferencerequests, ns.name, 'cb-report', 'status'), {
+    contentType: 'application/merge-patch+json',
+    body: {
+      status: {
+        lastEvent: { seq: 3, type: 'completed' },
+        eventCount: 3,
+        result: { summary: 'the report' },
+        usage: { inputTokens: 5, outputTokens: 2 },
+      },
+    },
+  });
+  const hit = await eventually('callback delivered', async () => received.find((r) => r.path === '/report'));
+  expect(JSON.parse(hit.body)).toMatchObject({
+    phase: 'Succeeded',
+    result: { summary: 'the report' },
+    usage: { inputTokens: 5, outputTokens: 2 },
+  });
 });

@@ -66,6 +66,11 @@ export interface CallbackOptions {
   backoffMs: number;
   timeoutMs: number;
   concurrency: number;
+  /**
+   * How long the first attempt waits for the executor's report (result and usage, which the API
+   * folds into status at most once a second) to reach a request that had a run.
+   */
+  reportWaitMs?: number;
   now: () => Date;
   log: Logger;
   onOutcome?: (outcome: 'delivered' | 'failed' | 'gave_up') => void;
@@ -170,8 +175,19 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
     }
   }
 
+  /** Until the executor's report is in status (its completed event), or reportWaitMs has passed. */
+  async function waitForReport(key: string) {
+    const until = Date.now() + (opts.reportWaitMs ?? 0);
+    for (;;) {
+      const s = opts.current(key)?.status;
+      if (!s?.jobName || s.lastEvent?.type === 'completed' || Date.now() >= until) return;
+      await sleep(Math.min(200, Math.max(1, until - Date.now())));
+    }
+  }
+
   async function deliver(key: string) {
     let tries = opts.current(key)?.status?.callback?.attempts ?? 0;
+    if (tries === 0) await waitForReport(key);
     while (tries < opts.maxAttempts) {
       if (tries > 0) await sleep(Math.min(opts.backoffMs * 2 ** (tries - 1), 3_600_000));
       const req = opts.current(key);

@@ -76,6 +76,7 @@ export const configSchema = z
     CALLBACK_BACKOFF_MS: int(1, 3_600_000).default(1000),
     CALLBACK_TIMEOUT_MS: int(100, 300_000).default(10_000),
     CALLBACK_CONCURRENCY: int(1, 1000).default(16),
+    CALLBACK_REPORT_WAIT_MS: int(0, 600_000).default(5000),
 
     RESYNC_SECONDS: int(0, 86_400).default(600),
     QUEUE_POSITION_REFRESH_MS: int(0, 3_600_000).default(2000),

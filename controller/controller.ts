@@ -137,6 +137,7 @@ export function createController(opts: ControllerOptions): Controller {
     backoffMs: config.CALLBACK_BACKOFF_MS,
     timeoutMs: config.CALLBACK_TIMEOUT_MS,
     concurrency: config.CALLBACK_CONCURRENCY,
+    reportWaitMs: config.CALLBACK_REPORT_WAIT_MS,
     now,
     log,
     onOutcome: (outcome) => metrics.callbacks.inc({ outcome }),
