@@ -1,7 +1,7 @@
 // The default executor runtime: one Kubernetes Job per request (plus, only for request files too
 // large for annotations, a Secret holding them), observed through label-selected Job and Pod
 // informers.
-import { LABELS } from '../api/v1alpha1/executor-contract.ts';
+import { EXIT_TIMED_OUT, LABELS } from '../api/v1alpha1/executor-contract.ts';
 import type { InferenceRequest } from '../api/v1alpha1/index.ts';
 import type { Config } from './config.ts';
 import { createInformer, type Informer, kubeSource } from './informer.ts';
@@ -96,6 +96,19 @@ export function observeJob(job: Job, pods: Iterable<Pod>): RunObservation {
         active: false,
         reason: 'DeadlineExceeded',
         message: `the executor ran longer than its ${job.spec?.activeDeadlineSeconds ?? '?'} s timeout`,
+        ...(finishedAt ? { finishedAt } : {}),
+      };
+    }
+    // the Job controller's message names the exit code that matched: "Container executor for pod
+    // ns/pod failed with exit code 124 matching FailJob rule at index 0"
+    const matched = /failed with exit code (\d+) matching FailJob rule/.exec(failed.message ?? '');
+    if (failed.reason === 'PodFailurePolicy' && Number(matched?.[1]) === EXIT_TIMED_OUT) {
+      return {
+        ...base,
+        state: 'timedOut',
+        active: false,
+        reason: 'DeadlineExceeded',
+        message: `the executor reached its ${job.spec?.activeDeadlineSeconds ?? '?'} s timeout and stopped (exit ${EXIT_TIMED_OUT})`,
         ...(finishedAt ? { finishedAt } : {}),
       };
     }

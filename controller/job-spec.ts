@@ -9,6 +9,7 @@ import {
   EXECUTOR_CONFIG_DIR,
   EXECUTOR_ENV,
   EXIT_BAD_REQUEST,
+  EXIT_TIMED_OUT,
   type ExecutorRequest,
   INGEST_TOKEN_DIR,
   INGEST_TOKEN_PATH,
@@ -390,7 +391,11 @@ export function buildJob(
         rules: [
           {
             action: 'FailJob',
-            onExitCodes: { containerName: EXECUTOR_CONTAINER, operator: 'In', values: [EXIT_BAD_REQUEST] },
+            onExitCodes: {
+              containerName: EXECUTOR_CONTAINER,
+              operator: 'In',
+              values: [EXIT_BAD_REQUEST, EXIT_TIMED_OUT],
+            },
           },
           { action: 'Ignore', onPodConditions: [{ type: 'DisruptionTarget', status: 'True' }] },
         ],

@@ -217,6 +217,15 @@ describe('process runtime', () => {
     expect(await until(bad, terminal)).toMatchObject({ state: 'failed', reason: 'BadRequest', attempts: 1 });
     expect(runtime.observe(bad)?.message).toContain('stub exits 42');
 
+    // the executor stopped itself at the request's timeout: TimedOut, not retried either
+    const late = request('exit:124', { maxRetries: 3 });
+    await runtime.ensure(late, resolution());
+    expect(await until(late, terminal)).toMatchObject({
+      state: 'timedOut',
+      reason: 'DeadlineExceeded',
+      attempts: 1,
+    });
+
     const flaky = request('exit:3', { maxRetries: 2 });
     await runtime.ensure(flaky, resolution());
     const failed = await until(flaky, terminal);

@@ -23,6 +23,7 @@ import { fileURLToPath } from 'node:url';
 import {
   EXECUTOR_CONFIG_DIR,
   EXIT_BAD_REQUEST,
+  EXIT_TIMED_OUT,
   LABELS,
   MODEL_INIT_ENV,
   MODEL_INIT_PROGRAM,
@@ -375,6 +376,14 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       }
       const why = lastLine(tail(logFile), live.token);
       const exit = res.code ?? res.signal ?? 'unknown';
+      if (res.code === EXIT_TIMED_OUT) {
+        finish(live, 'timedOut', {
+          exitCode: res.code,
+          reason: 'DeadlineExceeded',
+          message: `the executor reached its ${live.timeoutSeconds} s timeout and stopped (exit ${EXIT_TIMED_OUT})`,
+        });
+        return;
+      }
       if (res.code === EXIT_BAD_REQUEST) {
         finish(live, 'failed', {
           exitCode: res.code,

@@ -121,7 +121,7 @@ describe('request → Job', () => {
     expect(spec.ttlSecondsAfterFinished).toBe(3600);
     expect(spec.podFailurePolicy.rules[0]).toMatchObject({
       action: 'FailJob',
-      onExitCodes: { containerName: 'executor', operator: 'In', values: [42] },
+      onExitCodes: { containerName: 'executor', operator: 'In', values: [42, 124] },
     });
     const pod = spec.template.spec;
     expect(spec.template.metadata.labels).toMatchObject({
@@ -257,6 +257,15 @@ describe('request → Job', () => {
     });
     expect(crash.status?.reason).toBe('ExecutorFailed');
     expect(crash.status?.message).toBeTruthy();
+  });
+
+  it('reports TimedOut, without retries, when the executor stops itself at the timeout (exit 124)', async () => {
+    await createRequest(client, ns.name, 'late-1', { labels: KWOK.fail(124), maxRetries: 3 });
+    const late = await eventually('late-1 TimedOut', () => phaseOf('late-1', 'TimedOut'), {
+      timeoutMs: 60_000,
+    });
+    expect(late.status?.reason).toBe('DeadlineExceeded');
+    expect(late.status?.attempts).toBe(1);
   });
 
   it('reports TimedOut when the deadline passes', async () => {

@@ -53,9 +53,14 @@ export const MODEL_INIT_ENV = {
   authToken: 'AI_AGENTS_MODEL_AUTH_TOKEN', // optional bearer token (gated model hubs)
 } as const;
 
-/** Exit codes: 0 success; BAD_REQUEST is never retried (pod failure policy); anything else may be. */
+/**
+ * Exit codes: 0 success; BAD_REQUEST and TIMED_OUT are never retried (pod failure policy); anything
+ * else may be. TIMED_OUT: the executor stopped itself at the request's timeout, a little before the
+ * Job's deadline, so that its report still got out (as `timeout(1)` exits).
+ */
 export const EXIT_SUCCESS = 0;
 export const EXIT_BAD_REQUEST = 42;
+export const EXIT_TIMED_OUT = 124;
 export const EXIT_INTERRUPTED = 143;
 
 /** The content of request.json. */

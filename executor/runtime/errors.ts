@@ -1,5 +1,5 @@
 // Errors that decide the executor's exit code (see api/v1alpha1/executor-contract.ts).
-import { EXIT_BAD_REQUEST, EXIT_INTERRUPTED } from '../../api/v1alpha1/executor-contract.ts';
+import { EXIT_BAD_REQUEST, EXIT_INTERRUPTED, EXIT_TIMED_OUT } from '../../api/v1alpha1/executor-contract.ts';
 
 export const EXIT_RETRIABLE = 1;
 
@@ -12,7 +12,13 @@ export class BadRequestError extends Error {
 /** The run was stopped from outside (SIGTERM: deadline or cancel). */
 export class InterruptedError extends Error {
   override name = 'InterruptedError';
-  readonly exitCode = EXIT_INTERRUPTED;
+  readonly exitCode: number = EXIT_INTERRUPTED;
+}
+
+/** The run reached the request's timeout and stopped itself. */
+export class TimedOutError extends InterruptedError {
+  override name = 'TimedOutError';
+  override readonly exitCode: number = EXIT_TIMED_OUT;
 }
 
 /** Exit code for an error thrown anywhere in a run: bad requests and interruptions keep theirs, the rest may be retried. */

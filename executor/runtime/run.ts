@@ -15,7 +15,14 @@ import { MAX_OUTPUT_CHARS } from '../../api/v1alpha1/inferencerequest.ts';
 import type { Backend, BackendResult, BackendUsage } from '../backends/types.ts';
 import { claimForRequest, requestUidOf } from './claim.ts';
 import { loadConfig, resolveIngest, resolvePaths, resolveTimings } from './config.ts';
-import { BadRequestError, EXIT_RETRIABLE, errorMessage, exitCodeFor, InterruptedError } from './errors.ts';
+import {
+  BadRequestError,
+  EXIT_RETRIABLE,
+  errorMessage,
+  exitCodeFor,
+  InterruptedError,
+  TimedOutError,
+} from './errors.ts';
 import { EventStream, truncate } from './events.ts';
 import { finishRepository } from './repository.ts';
 import { IngestSender } from './sender.ts';
@@ -173,12 +180,12 @@ export async function runExecutor(options: RunOptions): Promise<number> {
     const config = await abortable(loadConfig(env), abort.signal);
     const { request } = config;
     // Stop a little before the Job's activeDeadlineSeconds so the report still gets out.
-    const budgetMs = Math.max(1000, request.timeoutSeconds * 1000 - DEADLINE_MARGIN_MS);
+    // (a fifth of a short timeout, so that the agent keeps most of it)
+    const marginMs = Math.min(DEADLINE_MARGIN_MS, request.timeoutSeconds * 200);
+    const budgetMs = Math.max(1000, request.timeoutSeconds * 1000 - marginMs);
     deadline = setTimeout(
       () =>
-        abort.abort(
-          new InterruptedError(`deadline reached: the request's ${request.timeoutSeconds}s timeout`),
-        ),
+        abort.abort(new TimedOutError(`deadline reached: the request's ${request.timeoutSeconds}s timeout`)),
       budgetMs,
     );
     deadline.unref();

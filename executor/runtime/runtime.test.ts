@@ -2,7 +2,7 @@ import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { completion, type ExecutorEvent } from '../../api/v1alpha1/events.ts';
-import { EXIT_BAD_REQUEST, EXIT_INTERRUPTED } from '../../api/v1alpha1/executor-contract.ts';
+import { EXIT_BAD_REQUEST, EXIT_INTERRUPTED, EXIT_TIMED_OUT } from '../../api/v1alpha1/executor-contract.ts';
 import { tgzBytes } from '../archive/testing/archives.ts';
 import type { Backend, BackendContext } from '../backends/types.ts';
 import { baseRequest, createFixture } from '../testing/fixture.ts';
@@ -402,7 +402,7 @@ describe('executor runtime', () => {
           return 'never';
         }),
     });
-    expect(code).toBe(EXIT_INTERRUPTED);
+    expect(code).toBe(EXIT_TIMED_OUT);
     expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/deadline reached/);
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
   });
