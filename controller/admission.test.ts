@@ -25,6 +25,21 @@ const entry = (priority: number, createdMs: number, caller = 'c', model = 'm'): 
 });
 
 describe('admission', () => {
+  it('moves a waiting request when its priority changes, and says so in the positions', () => {
+    const { a, positions, flush, admitted } = setup({ global: 1 });
+    a.request('run', entry(0, 0));
+    a.request('p', entry(0, 1));
+    a.request('q', entry(0, 2));
+    flush();
+    expect([positions.get('p'), positions.get('q')]).toEqual([1, 2]);
+    a.request('q', entry(50, 2)); // the request's spec.priority was raised
+    flush();
+    expect([positions.get('q'), positions.get('p')]).toEqual([1, 2]);
+    a.release('run');
+    flush();
+    expect(admitted).toEqual(['q']);
+  });
+
   it('admits at once while slots are free and nothing waits', () => {
     const { a } = setup({ global: 2 });
     expect(a.request('x', entry(0, 1))).toEqual({ admitted: true });

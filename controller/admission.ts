@@ -60,6 +60,13 @@ const holderOf = (e: Pick<AdmissionEntry, 'caller' | 'model' | 'concurrencyKey'>
   ...(e.concurrencyKey ? { concurrencyKey: e.concurrencyKey } : {}),
 });
 
+const sameEntry = (a: AdmissionEntry, b: AdmissionEntry) =>
+  a.priority === b.priority &&
+  a.caller === b.caller &&
+  a.model === b.model &&
+  a.concurrencyKey === b.concurrencyKey &&
+  a.createdMs === b.createdMs;
+
 export function createAdmission(opts: AdmissionOptions): Admission {
   const schedule = opts.schedule ?? ((fn) => setImmediate(fn));
   const holders = new Map<string, Holder>();
@@ -199,9 +206,10 @@ export function createAdmission(opts: AdmissionOptions): Admission {
         hold(key, h);
         return { admitted: true };
       }
-      const isNew = !waiting.has(key);
+      const before = waiting.get(key);
       waiting.set(key, entry);
-      if (isNew) schedulePass();
+      // a new waiter, or one whose place in the order may have moved (its priority changed)
+      if (!before || !sameEntry(before, entry)) schedulePass();
       return { admitted: false, position: positions.get(key) ?? waiting.size };
     },
     markRunning(key, entry) {
