@@ -303,9 +303,10 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
       const ns = req.metadata.namespace ?? 'default';
       const names = childNames(req.metadata.name);
       const uid = req.metadata.uid ?? '';
-      // only a run whose Job says its files are in a Secret has one to remove (the reconciler
-      // cleans up runs it observes, so the Job is in the cache)
-      if (jobs.get(`${ns}/${names.job}`)?.metadata.annotations?.[FILES_ANNOTATION] === 'secret') {
+      // a run whose Job says its files are in a Secret has one to remove; so may a run whose Job
+      // is gone already (cancelled, lost), which the cache cannot tell
+      const job = jobs.get(`${ns}/${names.job}`);
+      if (!job || job.metadata.annotations?.[FILES_ANNOTATION] === 'secret') {
         try {
           await client.delete(RESOURCES.secrets, ns, names.secret);
         } catch (e) {

@@ -173,6 +173,8 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
 
     if (req.spec.cancel) {
       if (run?.active) await runtime.delete(req);
+      // what the run had (its request files, its credential) goes with it
+      if (run) await runtime.cleanup(req);
       admission.release(key);
       await write(req, {
         phase: 'Cancelled',
@@ -211,6 +213,7 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
       // we created a run before; the cache may lag behind our own status write
       if (await runtime.exists(req)) return { requeueAfterMs: 1000 };
       admission.release(key);
+      await runtime.cleanup(req);
       await write(req, {
         phase: 'Failed',
         reason: 'RunLost',

@@ -246,6 +246,16 @@ describe('request → Job', () => {
     await eventually('files Secret deleted', () => gone(RESOURCES.secrets, names.secret));
   });
 
+  it('removes the request files Secret of a cancelled run too', async () => {
+    await createRequest(client, ns.name, 'big-2', { prompt: 'é'.repeat(70_000), labels: KWOK.hold });
+    const names = childNames('big-2');
+    await eventually('files Secret created', () => found(RESOURCES.secrets, names.secret));
+    await eventually('Job created', () => found(RESOURCES.jobs, names.job));
+    await client.mergePatch(RESOURCES.inferencerequests, ns.name, 'big-2', { spec: { cancel: true } });
+    await eventually('big-2 Cancelled', () => phaseOf('big-2', 'Cancelled'));
+    await eventually('files Secret deleted', () => gone(RESOURCES.secrets, names.secret));
+  });
+
   it('reports Failed with the reason when the executor fails', async () => {
     await createRequest(client, ns.name, 'bad-1', { labels: KWOK.fail(42), maxRetries: 3 });
     await createRequest(client, ns.name, 'crash-1', { labels: KWOK.fail(1) });
