@@ -204,8 +204,16 @@ export function createController(opts: ControllerOptions): Controller {
         // only the leader counts finished runs, durations, tokens and cost
         if (workersStarted && event === 'update' && old) metrics.observeTransition(old, r);
         if (event === 'delete') {
-          admission.release(keyOf(r));
           queue.forget(keyOf(r));
+          if (workersStarted && runtime.requestDeleted) {
+            // its slot is free once its run has stopped, not before
+            runtime
+              .requestDeleted(r)
+              .catch((e) =>
+                log.warn('run of a deleted request not stopped', { request: keyOf(r), error: String(e) }),
+              )
+              .finally(() => admission.release(keyOf(r)));
+          } else admission.release(keyOf(r));
         }
         // terminal requests only need a visit when something changed (callbacks, cleanup)
         if (event === 'resync' && isTerminal(r.status?.phase)) return;

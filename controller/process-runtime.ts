@@ -642,6 +642,9 @@ export function createProcessRuntime(opts: ProcessRuntimeOptions): ExecutorRunti
       await rm(live.dir, { recursive: true, force: true });
       onChange(requestKey(live.record));
     },
+    requestDeleted(req) {
+      return this.delete(req);
+    },
     async cleanup(req) {
       const live = runs.get(runKey(req));
       if (!live) return;

@@ -55,6 +55,11 @@ export interface ExecutorRuntime {
   delete(req: InferenceRequest): Promise<void>;
   /** Removes transient things after a terminal phase (e.g. the ingest token). Idempotent. */
   cleanup(req: InferenceRequest): Promise<void>;
+  /**
+   * The request was deleted: stops and removes its run, for a runtime whose runs Kubernetes does
+   * not collect through owner references (a Job runtime leaves this out).
+   */
+  requestDeleted?(req: InferenceRequest): Promise<void>;
   /** Runs that hold a slot right now, to rebuild admission state after a restart. */
   activeRuns(): Iterable<ActiveRun>;
 }
