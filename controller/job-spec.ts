@@ -173,6 +173,7 @@ export function executorRequest(req: InferenceRequest, r: Resolution): ExecutorR
       : {}),
     ...(req.spec.attachments?.length ? { attachments: req.spec.attachments } : {}),
     timeoutSeconds: r.timeoutSeconds,
+    ...(req.spec.maxRetries ? { maxRetries: req.spec.maxRetries } : {}),
     ...(req.spec.labels ? { labels: req.spec.labels } : {}),
   };
 }

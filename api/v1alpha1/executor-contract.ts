@@ -96,6 +96,11 @@ export interface ExecutorRequest {
   repository?: { url: string; ref?: string; branch?: string; pullRequest: boolean };
   attachments?: string[];
   timeoutSeconds: number;
+  /**
+   * Attempts the platform makes after a retriable failure (spec.maxRetries): until the last, a
+   * retriable failure is reported as an `error` event, not the request's `completed` one.
+   */
+  maxRetries?: number;
   labels?: Record<string, string>;
 }
 

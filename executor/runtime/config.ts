@@ -72,6 +72,7 @@ export const executorRequestSchema = z.object({
     .optional(),
   attachments: z.array(nonEmpty).optional(),
   timeoutSeconds: z.int().min(1),
+  maxRetries: z.int().min(0).optional(),
   labels: z.record(z.string(), z.string()).optional(),
 }) satisfies z.ZodType<ExecutorRequest>;
 

@@ -41,6 +41,8 @@ export interface RunOptions {
 }
 
 const FINISHED_FILE = 'finished.json';
+/** How many attempts this state has seen start (with a workspace that outlives pods: all of them). */
+const ATTEMPTS_FILE = 'attempts';
 const DEADLINE_MARGIN_MS = 10_000;
 
 export function computeUsage(
@@ -135,6 +137,9 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   }
 
   const spool = new EventSpool(path.join(paths.stateDir, 'spool'));
+  const attemptsPath = path.join(paths.stateDir, ATTEMPTS_FILE);
+  const attempt = (existsSync(attemptsPath) ? Number(readFileSync(attemptsPath, 'utf8')) || 0 : 0) + 1;
+  writeFileSync(attemptsPath, String(attempt));
   const sender = new IngestSender(spool, ingest, { ...timings, log });
   const finishedPath = path.join(paths.stateDir, FINISHED_FILE);
   sender.start();
@@ -176,9 +181,11 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   let exitCode: number;
   let completion: Completion;
   let summary: string;
+  let maxRetries = 0;
   try {
     const config = await abortable(loadConfig(env), abort.signal);
     const { request } = config;
+    maxRetries = request.maxRetries ?? 0;
     // Stop a little before the Job's activeDeadlineSeconds so the report still gets out.
     // (a fifth of a short timeout, so that the agent keeps most of it)
     const marginMs = Math.min(DEADLINE_MARGIN_MS, request.timeoutSeconds * 200);
@@ -251,8 +258,15 @@ export async function runExecutor(options: RunOptions): Promise<number> {
   // the executor, writing into the workspace after the report
   if (backendRun && abort.signal.aborted) await settledWithin(backendRun, timings.stopGraceMs);
 
-  writeFileSync(finishedPath, JSON.stringify({ exitCode }));
-  events.emit('completed', completion.outcome === 'succeeded' ? summary : `failed: ${summary}`, completion);
+  // a retriable failure with attempts to come is this attempt's end, not the request's: the next
+  // attempt runs again and continues the events; only the last one says `completed`
+  const anotherAttempt = exitCode === EXIT_RETRIABLE && attempt <= maxRetries;
+  if (anotherAttempt) {
+    log(`attempt ${attempt} failed; ${maxRetries + 1 - attempt} more to come`);
+  } else {
+    writeFileSync(finishedPath, JSON.stringify({ exitCode }));
+    events.emit('completed', completion.outcome === 'succeeded' ? summary : `failed: ${summary}`, completion);
+  }
   events.close();
   spool.sync();
   const flushed = await sender.flush(timings.flushTimeoutMs);

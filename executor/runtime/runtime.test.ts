@@ -277,6 +277,36 @@ describe('executor runtime', () => {
     expect(lines.join('\n')).toContain('uid 00000000-0000-4000-8000-000000000001');
   });
 
+  it('with retries left, a failed attempt is not the end: the next one runs again and completes', async () => {
+    const { ingest, fx } = await setup(baseRequest({ maxRetries: 1 }));
+    let runs = 0;
+    const loadBackend = async () =>
+      scripted(async (ctx) => {
+        runs += 1;
+        ctx.events.emit('message', `attempt ${runs}`);
+        if (runs === 1) throw new Error('the model API is down');
+        return 'done';
+      });
+    expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(1);
+    expect(ingest.events.map((e) => e.type)).not.toContain('completed');
+    expect(ingest.events.at(-1)).toMatchObject({ type: 'error', data: { retriable: true } });
+    expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(0);
+    expect(runs).toBe(2);
+    checkOrder(ingest.events);
+    expect(messages(ingest.events)).toEqual(['attempt 1', 'attempt 2']);
+    expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('succeeded');
+    // the last attempt's failure is the request's end
+    const last = await setup(baseRequest({ maxRetries: 1 }));
+    const failing = async () =>
+      scripted(async () => {
+        throw new Error('still down');
+      });
+    expect(await runExecutor({ env: last.fx.env, loadBackend: failing, log: () => {} })).toBe(1);
+    expect(await runExecutor({ env: last.fx.env, loadBackend: failing, log: () => {} })).toBe(1);
+    checkOrder(last.ingest.events);
+    expect(completion.parse(last.ingest.events.at(-1)!.data).outcome).toBe('failed');
+  });
+
   it('continues after the sequence numbers an earlier attempt used when its spool is gone', async () => {
     const { ingest, fx } = await setup();
     const earlier = new Date().toISOString();
