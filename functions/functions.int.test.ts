@@ -325,6 +325,16 @@ describe('functions on a real apiserver with their ServiceAccount', () => {
     expect(list.items.map((i) => i.id)).toContain(id);
   });
 
+  it("a continue token no list gave is a 400 in the API's words, for jobs and resources alike", async () => {
+    for (const path of ['/api/jobs?continue=garbage', '/api/resources/agents?continue=garbage']) {
+      const res = await fetch(`${fn.url}${path}`, { headers: asUser('admin') });
+      const body = (await res.json()) as { error: { code: string; message: string; details: unknown } };
+      expect(res.status, path).toBe(400);
+      expect(body.error).toMatchObject({ code: 'bad_request', details: [{ path: 'continue' }] });
+      expect(body.error.message).toMatch(/^the continue token is not one a list gave/);
+    }
+  });
+
   it('resources: the apiserver’s 422 (CEL rule) comes back as 400 with the field path; preview composes', async () => {
     const post = (kind: string, b: unknown) =>
       fetch(`${fn.url}/api/resources/${kind}`, {

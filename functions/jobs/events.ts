@@ -40,9 +40,8 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
     const ns = s.kube.namespace;
     const name = req.metadata.name;
     const log = { namespace: ns, request: name, uid: req.metadata.uid ?? '' };
-    c.header('Cache-Control', 'no-cache, no-transform');
     c.header('X-Accel-Buffering', 'no');
-    return streamSSE(
+    const res = streamSSE(
       c,
       async (stream) => {
         let wake: (() => void) | undefined;
@@ -50,6 +49,8 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
         stream.onAbort(() => wake?.());
         let offset = 0;
         let last = after;
+        /** the highest seq the log has shown (a client may resume after one it never had) */
+        let logLast = 0;
         let phase: string | undefined = req.status?.phase;
         let completed = false;
         let lastCheck = s.now();
@@ -61,11 +62,13 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
             const read = await s.events.readFrom(log, offset);
             offset = read.offset;
             for (const ev of read.events) {
+              logLast = Math.max(logLast, ev.seq);
+              // the log's end, whether or not the client had it already
+              if (ev.type === 'completed') completed = true;
               if (ev.seq <= last) continue;
               await stream.writeSSE({ id: String(ev.seq), event: ev.type, data: JSON.stringify(ev) });
               last = ev.seq;
               lastWrite = s.now();
-              if (ev.type === 'completed') completed = true;
             }
             // A phase seen as terminal before this read means the log has been read to its end.
             if (completed || terminalBefore || stream.aborted) break;
@@ -98,7 +101,7 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
           if (!stream.aborted) {
             await stream.writeSSE({
               event: 'end',
-              data: JSON.stringify({ phase: phase ?? null, lastSeq: last }),
+              data: JSON.stringify({ phase: phase ?? null, lastSeq: logLast }),
             });
           }
         } finally {
@@ -117,6 +120,9 @@ export function eventsApp(s: Services, opts: EventStreamOptions = {}): Hono {
         });
       },
     );
+    // after streamSSE, which sets its own `no-cache`: no proxy may transform (compress, buffer) it
+    res.headers.set('Cache-Control', 'no-cache, no-transform');
+    return res;
   });
 
   return app;

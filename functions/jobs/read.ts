@@ -6,7 +6,7 @@ import { type AiAgent, type AiInstruction, type InferenceRequest, PHASES } from 
 import { objectNameParam } from '../lib/body.ts';
 import { ApiError, invalidBody } from '../lib/errors.ts';
 import type { KubeObject } from '../lib/kube.ts';
-import { kubeToApiError } from '../lib/kube-errors.ts';
+import { kubeToApiError, listError } from '../lib/kube-errors.ts';
 import type { Services } from '../lib/services.ts';
 import { detail, isLabelKey, isLabelValue, type JobListItem, listItem } from './shape.ts';
 
@@ -77,7 +77,7 @@ export function readApp(s: Services): Hono {
           ...(cont ? { continue: cont } : {}),
         });
       } catch (err) {
-        throw kubeToApiError(err, 'request list');
+        throw listError(err, 'request list', !!cont);
       }
       for (const o of res.items) {
         const item = listItem(o);

@@ -19,7 +19,7 @@ import { publicMetadata } from '../jobs/shape.ts';
 import { limitBody, objectNameParam, requireJson } from '../lib/body.ts';
 import { ApiError, fieldIssues, invalidBody } from '../lib/errors.ts';
 import { isKubeError, type KubeObject } from '../lib/kube.ts';
-import { kubeToApiError } from '../lib/kube-errors.ts';
+import { kubeToApiError, listError } from '../lib/kube-errors.ts';
 import type { Services } from '../lib/services.ts';
 
 export const RESOURCE_KINDS = {
@@ -118,7 +118,7 @@ export function resourcesApp(s: Services): Hono {
       });
       return c.json({ items: res.items.map(view), ...(res.continue ? { continue: res.continue } : {}) });
     } catch (err) {
-      throw kubeToApiError(err, kind);
+      throw listError(err, kind, !!q.data.continue);
     }
   });
 

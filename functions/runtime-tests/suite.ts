@@ -569,6 +569,7 @@ add('events: SSE replays the log with id = seq and event = type, then ends after
   const res = await h.req(`/api/jobs/${id}/events`, { role: 'viewer' });
   equal(res.status, 200, 'status');
   ok(res.headers.get('content-type')?.startsWith('text/event-stream'), 'content-type');
+  equal(res.headers.get('cache-control'), 'no-cache, no-transform', 'cache-control');
   const evs = parseSse(await res.text());
   equal(
     evs.map((e) => [e.id, e.event]),
@@ -615,6 +616,27 @@ add(
     await expectError(await h.ingest(oldToken, { request: id, events: [at(3)] }), 403, 'forbidden');
   },
 );
+
+add("events: resuming after a seq the log never had sends nothing and ends with the log's last", async () => {
+  const h = harness();
+  const id = await submitted(h);
+  const token = await h.ingestToken(id);
+  await h.ingest(token, {
+    request: id,
+    events: [at(1, 'started'), at(2), at(3, 'completed', { data: { outcome: 'succeeded' } })],
+  });
+  const res = await h.req(`/api/jobs/${id}/events`, {
+    role: 'viewer',
+    headers: { 'last-event-id': '99999' },
+  });
+  const evs = parseSse(await res.text());
+  equal(
+    evs.map((e) => e.event),
+    ['end'],
+    'events',
+  );
+  equal(JSON.parse(evs[0]!.data!).lastSeq, 3, 'lastSeq');
+});
 
 add('events: Last-Event-ID resumes after that seq, nothing repeated', async () => {
   const h = harness();
