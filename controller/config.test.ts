@@ -47,6 +47,25 @@ describe('loadConfig', () => {
   });
 });
 
+describe('loadConfig cross-checks', () => {
+  it('refuses lease timings that would let two leaders act, and a subPath prefix outside the volume', () => {
+    const base = { INGEST_TOKEN_SECRET: 'x'.repeat(40) };
+    expect(() =>
+      loadConfig({ ...base, LEASE_DURATION_SECONDS: '5', LEASE_RENEW_DEADLINE_SECONDS: '20' }),
+    ).toThrow(/LEASE_RENEW_DEADLINE_SECONDS: must be less than LEASE_DURATION_SECONDS \(5\)/);
+    expect(() => loadConfig({ ...base, LEASE_RETRY_PERIOD_SECONDS: '10' })).toThrow(
+      /LEASE_RETRY_PERIOD_SECONDS: must be less than LEASE_RENEW_DEADLINE_SECONDS \(10\)/,
+    );
+    for (const prefix of ['../../etc', '/etc', 'jobs/../..'])
+      expect(() => loadConfig({ ...base, WORKSPACE_SUBPATH_PREFIX: prefix }), prefix).toThrow(
+        /WORKSPACE_SUBPATH_PREFIX: must be a folder inside the workspace volume/,
+      );
+    expect(loadConfig({ ...base, WORKSPACE_SUBPATH_PREFIX: 'tenants/a/jobs' }).WORKSPACE_SUBPATH_PREFIX).toBe(
+      'tenants/a/jobs',
+    );
+  });
+});
+
 describe('executorImage', () => {
   it('substitutes the executor kind', () => {
     expect(executorImage('ghcr.io/x/executor-{executor}:1.2.3', 'codex')).toBe(

@@ -52,7 +52,14 @@ export const configSchema = z
     UPLOADS_PVC_NAME: optionalString.pipe(k8sName.optional()),
     UPLOADS_SUBPATH: optionalString,
     WORKSPACE_PVC_NAME: optionalString.pipe(k8sName.optional()),
-    WORKSPACE_SUBPATH_PREFIX: z.string().default('jobs'),
+    // a folder inside the workspace volume: relative, without `..`
+    WORKSPACE_SUBPATH_PREFIX: z
+      .string()
+      .refine(
+        (p) => !p.startsWith('/') && !p.split('/').includes('..'),
+        'must be a folder inside the workspace volume (relative, no "..")',
+      )
+      .default('jobs'),
     MODELS_PVC_NAME: optionalString.pipe(k8sName.optional()),
     INGEST_URL: z.url().default('http://ai-agents-api:3001/api/events/ingest'),
     /**
@@ -94,6 +101,19 @@ export const configSchema = z
         code: 'custom',
         path: ['INGEST_TOKEN_SECRET'],
         message: "required with EXECUTOR_RUNTIME=process (it signs the runs' ingest tokens)",
+      });
+    // as kube-controller-manager requires: a leader must give up before another may take over
+    if (c.LEASE_RENEW_DEADLINE_SECONDS >= c.LEASE_DURATION_SECONDS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEASE_RENEW_DEADLINE_SECONDS'],
+        message: `must be less than LEASE_DURATION_SECONDS (${c.LEASE_DURATION_SECONDS})`,
+      });
+    if (c.LEASE_RETRY_PERIOD_SECONDS >= c.LEASE_RENEW_DEADLINE_SECONDS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['LEASE_RETRY_PERIOD_SECONDS'],
+        message: `must be less than LEASE_RENEW_DEADLINE_SECONDS (${c.LEASE_RENEW_DEADLINE_SECONDS})`,
       });
   });
 
