@@ -194,6 +194,23 @@ describe('request reconciler', () => {
     expect(w.calls).toEqual([]);
   });
 
+  it('a queued request that can no longer be resolved keeps nothing of its earlier resolution', async () => {
+    const w = world();
+    w.add('a');
+    w.add('b');
+    await w.reconcile('ns/a');
+    await w.reconcile('ns/b');
+    expect(w.get('b').status).toMatchObject({ phase: 'Queued', resolvedModel: expect.any(String) });
+    // its agent is gone (here: it names another one)
+    w.requests.set('ns/b', { ...w.get('b'), spec: { ...w.get('b').spec, agent: 'ghost' } });
+    await w.reconcile('ns/b');
+    const st = w.get('b').status!;
+    expect(st).toMatchObject({ phase: 'Pending', reason: 'AgentNotFound' });
+    for (const field of ['queuePosition', 'resolvedModel', 'executor', 'promptHash'] as const)
+      expect(st[field], field).toBeUndefined();
+    expect(st.conditions?.map((c) => `${c.type}=${c.status}`)).toEqual(['Resolved=False']);
+  });
+
   it('cancels a running request: deletes the run, ends Cancelled, and stays there', async () => {
     const w = world();
     w.add('c');

@@ -8,7 +8,7 @@ import {
 } from '../api/v1alpha1/index.ts';
 import type { Admission, AdmissionEntry } from './admission.ts';
 import type { CallbackDispatcher } from './callback.ts';
-import { COND, type ConditionInput, setCondition } from './conditions.ts';
+import { COND, type ConditionInput, removeCondition, setCondition } from './conditions.ts';
 import { callerOf, labelValue } from './job-spec.ts';
 import { KubeError } from './kube.ts';
 import type { Logger } from './log.ts';
@@ -49,6 +49,8 @@ interface Change {
   fields?: Partial<InferenceRequestStatus>;
   /** Remove these status fields. */
   drop?: (keyof InferenceRequestStatus)[];
+  /** Remove these conditions (what no longer applies, e.g. a slot wait once unresolved). */
+  dropConditions?: string[];
 }
 
 /** Builds the next status from the current one: conditions keep their transition times. */
@@ -59,6 +61,7 @@ export function applyChange(
   generation: number | undefined,
 ): InferenceRequestStatus {
   let conditions = current.conditions;
+  for (const type of change.dropConditions ?? []) conditions = removeCondition(conditions, type);
   for (const c of change.conditions) conditions = setCondition(conditions, c, now, generation);
   const next: InferenceRequestStatus = {
     ...current,
@@ -237,7 +240,9 @@ export function createRequestReconciler(deps: RequestReconcilerDeps) {
         conditions: [
           { type: COND.resolved, status: 'False', reason: outcome.reason, message: outcome.message },
         ],
-        drop: ['queuePosition'],
+        // what an earlier resolution found no longer holds
+        drop: ['queuePosition', 'resolvedModel', 'executor', 'promptHash'],
+        dropConditions: [COND.admitted],
       });
       return;
     }
