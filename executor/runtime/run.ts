@@ -9,6 +9,7 @@ import type { Completion } from '../../api/v1alpha1/events.ts';
 import {
   EXIT_BAD_REQUEST,
   EXIT_SUCCESS,
+  EXIT_TIMED_OUT,
   type ExecutorRequest,
 } from '../../api/v1alpha1/executor-contract.ts';
 import { MAX_OUTPUT_CHARS } from '../../api/v1alpha1/inferencerequest.ts';
@@ -242,7 +243,8 @@ export async function runExecutor(options: RunOptions): Promise<number> {
     events.emit('error', summary, {
       name: error instanceof Error ? error.name : 'Error',
       exitCode,
-      retriable: exitCode !== EXIT_BAD_REQUEST,
+      // the pod failure policy retries neither a bad request nor a timeout
+      retriable: exitCode !== EXIT_BAD_REQUEST && exitCode !== EXIT_TIMED_OUT,
     });
     completion = {
       outcome: 'failed',

@@ -433,7 +433,9 @@ describe('executor runtime', () => {
         }),
     });
     expect(code).toBe(EXIT_TIMED_OUT);
-    expect(ingest.events.find((e) => e.type === 'error')!.message).toMatch(/deadline reached/);
+    const error = ingest.events.find((e) => e.type === 'error')!;
+    expect(error.message).toMatch(/deadline reached/);
+    expect(error.data).toMatchObject({ exitCode: EXIT_TIMED_OUT, retriable: false });
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('failed');
   });
 
