@@ -284,6 +284,21 @@ describe('route gate', () => {
     const res = await app.request('/api/secret-admin-thing', { headers: { 'x-test-user': 'u:admin' } });
     expect(res.status).toBe(404);
   });
+
+  it('answers a method a known path does not take with 405 and the ones it does (Allow)', async () => {
+    const app = new Hono();
+    app.use('/api/*', routeGate(testRequireRole));
+    app.onError((err, c) => envelope(c, toApiError(err)));
+    for (const method of ['PUT', 'PATCH']) {
+      const res = await app.request('/api/jobs/ir-1', { method });
+      expect(res.status, method).toBe(405);
+      expect(res.headers.get('allow')).toBe('DELETE, GET, HEAD');
+      expect(((await res.json()) as { error: { code: string } }).error.code).toBe('method_not_allowed');
+    }
+    const submit = await app.request('/api/jobs/submit', { method: 'PUT' });
+    expect(submit.status).toBe(405);
+    expect(submit.headers.get('allow')).toContain('POST');
+  });
 });
 
 describe('errors and logs', () => {

@@ -84,6 +84,12 @@ function compile(rule: RouteRule): CompiledRule {
 }
 const escapeRe = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
+/** The methods the table has for a path (an answer to a request with another one: 405, Allow). */
+export function methodsFor(rules: readonly RouteRule[]): (path: string) => string[] {
+  const compiled = rules.map(compile);
+  return (path) => [...new Set(compiled.filter((r) => r.re.test(path)).map((r) => r.method))].sort();
+}
+
 /** The rule for a request: the most specific matching path wins (`/submit` over `/:id`). */
 export function accessFor(
   rules: readonly RouteRule[],
@@ -104,13 +110,21 @@ export function routeGate(
   rules: readonly RouteRule[] = ROUTE_ACCESS,
 ): MiddlewareHandler {
   const lookup = accessFor(rules);
+  const allowed = methodsFor(rules);
   const byRole = new Map(ROLES.map((r) => [r, requireRole(r)] as const));
   return async function routeGateMiddleware(c, next) {
     const path = c.req.path;
     if (SELF_AUTHENTICATED_PREFIXES.some((p) => path.startsWith(p))) return next();
     const rule = lookup(c.req.method, path);
     if (!rule) {
-      // Unknown path or method: answer as the router would, without revealing more.
+      // a path the API has, asked with a method it does not take: 405 and what it takes
+      const methods = allowed(path);
+      if (methods.length > 0) {
+        const allow = methods.includes('GET') ? [...methods, 'HEAD'].sort() : methods;
+        throw new ApiError('method_not_allowed', `${c.req.method} is not allowed on ${path}`, {
+          headers: { Allow: allow.join(', ') },
+        });
+      }
       throw new ApiError('not_found', `no route for ${c.req.method} ${path}`);
     }
     if (rule.access === 'public' || rule.access === 'self') return next();
