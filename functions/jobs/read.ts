@@ -3,7 +3,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { composeInstructions } from '../../api/v1alpha1/compose.ts';
 import { type AiAgent, type AiInstruction, type InferenceRequest, PHASES } from '../../api/v1alpha1/index.ts';
-import { objectNameParam } from '../lib/body.ts';
+import { objectNameParam, pageLimit } from '../lib/body.ts';
 import { ApiError, invalidBody } from '../lib/errors.ts';
 import type { KubeObject } from '../lib/kube.ts';
 import { kubeToApiError, listError } from '../lib/kube-errors.ts';
@@ -31,7 +31,7 @@ export const listQuery = z.strictObject({
     )
     .max(16)
     .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
+  limit: pageLimit(500, 50),
   continue: z.string().min(1).max(4096).optional(),
 });
 

@@ -3,7 +3,7 @@
 import { zValidator } from '@hono/zod-validator';
 import type { MiddlewareHandler, ValidationTargets } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { ApiError, validationHook } from './errors.ts';
 
 export function limitBody(maxBytes: number): MiddlewareHandler {
@@ -35,6 +35,18 @@ export const requireJson: MiddlewareHandler = async function requireJson(c, next
   }
   await next();
 };
+
+/**
+ * A list's page size from the query: decimal digits only (not `0x10`, `1e2` or blank), 1 to `max`;
+ * absent, `fallback`.
+ */
+export const pageLimit = (max: number, fallback: number) =>
+  z
+    .string()
+    .regex(/^[0-9]{1,6}$/, `a whole number of items, 1 to ${max}`)
+    .transform(Number)
+    .pipe(z.int().min(1).max(max))
+    .default(fallback);
 
 export const validate = <T extends z.ZodType, Target extends keyof ValidationTargets>(
   target: Target,

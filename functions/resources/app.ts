@@ -16,7 +16,7 @@ import {
 } from '../../api/v1alpha1/index.ts';
 import { listAll } from '../jobs/read.ts';
 import { publicMetadata } from '../jobs/shape.ts';
-import { limitBody, objectNameParam, requireJson } from '../lib/body.ts';
+import { limitBody, objectNameParam, pageLimit, requireJson } from '../lib/body.ts';
 import { ApiError, fieldIssues, invalidBody } from '../lib/errors.ts';
 import { isKubeError, type KubeObject } from '../lib/kube.ts';
 import { kubeToApiError, listError } from '../lib/kube-errors.ts';
@@ -55,7 +55,7 @@ const resourceBody = z.strictObject({
 });
 
 const listQuery = z.strictObject({
-  limit: z.coerce.number().int().min(1).max(500).default(100),
+  limit: pageLimit(500, 100),
   continue: z.string().min(1).max(4096).optional(),
 });
 

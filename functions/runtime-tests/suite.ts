@@ -464,6 +464,11 @@ add('jobs: list filters by phase, agent, caller, label and pages with continue',
   );
   await expectError(await h.req('/api/jobs?phase=Dancing', { role: 'viewer' }), 400, 'invalid_body');
   await expectError(await h.req('/api/jobs?limit=0', { role: 'viewer' }), 400, 'invalid_body');
+  // a page size is written in decimal digits
+  for (const limit of ['0x10', '1e2', '2.0', ''])
+    await expectError(await h.req(`/api/jobs?limit=${limit}`, { role: 'viewer' }), 400, 'invalid_body');
+  await expectError(await h.req('/api/resources/agents?limit=0x10', { role: 'viewer' }), 400, 'invalid_body');
+  equal((await body(await h.req('/api/jobs?limit=2', { role: 'viewer' }))).items.length, 2, 'limit=2');
 });
 
 add('jobs: get, prompt (composed instructions), delete; unknown ids 404', async () => {
