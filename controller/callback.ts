@@ -1,8 +1,9 @@
 // Signed result callbacks. On a terminal phase the result is POSTed to spec.callback.url with an
 // HMAC-SHA256 signature of the body (`X-AI-Agents-Signature-256: sha256=<hex>`, key from
-// callback.secretRef, a Secret labelled labrats.work/callback-secret=true). Failures are retried with exponential back-off up to CALLBACK_MAX_ATTEMPTS;
-// each attempt is recorded in status.callback so a restarted controller carries on where it
-// stopped. Deliveries run beside the work queue, never in it, so a slow receiver holds up nothing.
+// callback.secretRef, a Secret labelled labrats.work/callback-secret=true). Failures are retried
+// with exponential back-off up to CALLBACK_MAX_ATTEMPTS; each attempt is recorded in
+// status.callback so a restarted controller carries on where it stopped. Deliveries run beside the
+// work queue, never in it, so a slow receiver holds up nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import {
   CALLBACK_SECRET_LABEL,
@@ -177,11 +178,12 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
 
   /** Until the executor's report is in status (its completed event), or reportWaitMs has passed. */
   async function waitForReport(key: string) {
-    const until = Date.now() + (opts.reportWaitMs ?? 0);
+    const until = performance.now() + (opts.reportWaitMs ?? 0);
     for (;;) {
       const s = opts.current(key)?.status;
-      if (!s?.jobName || s.lastEvent?.type === 'completed' || Date.now() >= until) return;
-      await sleep(Math.min(200, Math.max(1, until - Date.now())));
+      const left = until - performance.now();
+      if (!s?.jobName || s.lastEvent?.type === 'completed' || left <= 0) return;
+      await sleep(Math.min(200, left));
     }
   }
 

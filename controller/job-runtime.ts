@@ -89,26 +89,23 @@ export function observeJob(job: Job, pods: Iterable<Pod>): RunObservation {
   const failed = cond('Failed');
   if (failed) {
     const finishedAt = failed.lastTransitionTime;
-    if (failed.reason === 'DeadlineExceeded') {
-      return {
-        ...base,
-        state: 'timedOut',
-        active: false,
-        reason: 'DeadlineExceeded',
-        message: `the executor ran longer than its ${job.spec?.activeDeadlineSeconds ?? '?'} s timeout`,
-        ...(finishedAt ? { finishedAt } : {}),
-      };
-    }
+    const timeout = `${job.spec?.activeDeadlineSeconds ?? '?'} s timeout`;
     // the Job controller's message names the exit code that matched: "Container executor for pod
     // ns/pod failed with exit code 124 matching FailJob rule at index 0"
     const matched = /failed with exit code (\d+) matching FailJob rule/.exec(failed.message ?? '');
-    if (failed.reason === 'PodFailurePolicy' && Number(matched?.[1]) === EXIT_TIMED_OUT) {
+    const timedOut =
+      failed.reason === 'DeadlineExceeded'
+        ? `the executor ran longer than its ${timeout}`
+        : failed.reason === 'PodFailurePolicy' && Number(matched?.[1]) === EXIT_TIMED_OUT
+          ? `the executor reached its ${timeout} and stopped (exit ${EXIT_TIMED_OUT})`
+          : undefined;
+    if (timedOut) {
       return {
         ...base,
         state: 'timedOut',
         active: false,
         reason: 'DeadlineExceeded',
-        message: `the executor reached its ${job.spec?.activeDeadlineSeconds ?? '?'} s timeout and stopped (exit ${EXIT_TIMED_OUT})`,
+        message: timedOut,
         ...(finishedAt ? { finishedAt } : {}),
       };
     }

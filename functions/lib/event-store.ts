@@ -95,14 +95,14 @@ export function createFileEventStore(root: string, opts: { maxTracked?: number }
   /** Whose the log is: its owner's uid, '' if it has none (kept by an earlier version, or none yet). */
   const ownerOf = async (e: Entry, p: Paths): Promise<string> => {
     if (e.owner !== undefined) return e.owner;
-    let owner = await readFile(p.ownerFile, 'utf8').then(
+    const owner = await readFile(p.ownerFile, 'utf8').then(
       (t) => t.trim(),
       () => '',
     );
     if (!owner && !(await exists(p.file)) && (await exists(p.legacyFile))) {
+      // an earlier version's log, which has no owner: moved here, and read as this request's
       await mkdir(p.dir, { recursive: true });
       await rename(p.legacyFile, p.file);
-      owner = '';
     }
     e.owner = owner;
     return owner;

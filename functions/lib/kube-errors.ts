@@ -3,23 +3,6 @@ import { ApiError } from './errors.ts';
 import { isKubeError } from './kube.ts';
 
 /** Field paths from a 422's causes, e.g. `spec.priority` → "priority" relative to the body. */
-/**
- * A list's error when the request carried a continue token: one the apiserver refuses (400) or
- * has let expire (410) is answered in the API's words, not the apiserver's.
- */
-export function listError(err: unknown, what: string, withContinue: boolean): ApiError {
-  if (withContinue && (isKubeError(err, 400) || isKubeError(err, 410))) {
-    return new ApiError(
-      'bad_request',
-      'the continue token is not one a list gave, or it has expired: list again without it',
-      {
-        details: [{ path: 'continue', message: 'invalid or expired' }],
-      },
-    );
-  }
-  return kubeToApiError(err, what);
-}
-
 export function kubeToApiError(err: unknown, what = 'object'): ApiError {
   if (!isKubeError(err)) {
     return new ApiError('upstream_unavailable', 'the Kubernetes API could not be reached', {
@@ -55,4 +38,21 @@ export function kubeToApiError(err: unknown, what = 'object'): ApiError {
       }
       return new ApiError('upstream_error', err.message, { cause: err });
   }
+}
+
+/**
+ * A list's error when the request carried a continue token: one the apiserver refuses (400) or
+ * has let expire (410) is answered in the API's words, not the apiserver's.
+ */
+export function listError(err: unknown, what: string, withContinue: boolean): ApiError {
+  if (withContinue && (isKubeError(err, 400) || isKubeError(err, 410))) {
+    return new ApiError(
+      'bad_request',
+      'the continue token is not one a list gave, or it has expired: list again without it',
+      {
+        details: [{ path: 'continue', message: 'invalid or expired' }],
+      },
+    );
+  }
+  return kubeToApiError(err, what);
 }
