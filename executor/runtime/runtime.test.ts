@@ -20,6 +20,15 @@ function scripted(script: (ctx: BackendContext) => Promise<string>): Backend {
   };
 }
 
+/** A scripted backend that counts its runs: `script` is given the run's number (from 1). */
+function counted(script: (ctx: BackendContext, run: number) => Promise<string>) {
+  let runs = 0;
+  return {
+    loadBackend: async () => scripted((ctx) => script(ctx, ++runs)),
+    runs: () => runs,
+  };
+}
+
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length) await cleanups.pop()!();
@@ -235,18 +244,15 @@ describe('executor runtime', () => {
   it('events that could not be delivered stay spooled; the next attempt delivers them and ends the same way', async () => {
     const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_FLUSH_TIMEOUT_MS: '300' });
     ingest.mode = '503';
-    let runs = 0;
-    const loadBackend = async () =>
-      scripted(async (ctx) => {
-        runs += 1;
-        ctx.events.emit('message', 'only once');
-        return 'finished';
-      });
+    const { loadBackend, runs } = counted(async (ctx) => {
+      ctx.events.emit('message', 'only once');
+      return 'finished';
+    });
     expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(1);
     expect(ingest.events).toHaveLength(0);
     ingest.mode = 'up';
     expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(0);
-    expect(runs).toBe(1);
+    expect(runs()).toBe(1);
     checkOrder(ingest.events);
     expect(messages(ingest.events)).toEqual(['only once']);
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('succeeded');
@@ -255,13 +261,10 @@ describe('executor runtime', () => {
   it('a request created again under the same name runs afresh: nothing of the earlier one is kept', async () => {
     const { ingest, fx } = await setup(baseRequest(), { AI_AGENTS_FLUSH_TIMEOUT_MS: '300' });
     ingest.mode = '503';
-    let runs = 0;
-    const loadBackend = async () =>
-      scripted(async (ctx) => {
-        runs += 1;
-        ctx.events.emit('message', `run ${runs}`);
-        return 'finished';
-      });
+    const { loadBackend, runs } = counted(async (ctx, run) => {
+      ctx.events.emit('message', `run ${run}`);
+      return 'finished';
+    });
     // the earlier request: finished, its events still spooled, a file left in its workspace
     expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(1);
     await writeFile(path.join(fx.workspace, 'left-behind.txt'), 'old');
@@ -270,7 +273,7 @@ describe('executor runtime', () => {
     ingest.mode = 'up';
     const lines: string[] = [];
     expect(await runExecutor({ env: fx.env, loadBackend, log: (l) => lines.push(l) })).toBe(0);
-    expect(runs).toBe(2);
+    expect(runs()).toBe(2);
     checkOrder(ingest.events);
     expect(messages(ingest.events)).toEqual(['run 2']);
     await expect(readFile(path.join(fx.workspace, 'left-behind.txt'))).rejects.toThrow(/ENOENT/);
@@ -279,19 +282,16 @@ describe('executor runtime', () => {
 
   it('with retries left, a failed attempt is not the end: the next one runs again and completes', async () => {
     const { ingest, fx } = await setup(baseRequest({ maxRetries: 1 }));
-    let runs = 0;
-    const loadBackend = async () =>
-      scripted(async (ctx) => {
-        runs += 1;
-        ctx.events.emit('message', `attempt ${runs}`);
-        if (runs === 1) throw new Error('the model API is down');
-        return 'done';
-      });
+    const { loadBackend, runs } = counted(async (ctx, run) => {
+      ctx.events.emit('message', `attempt ${run}`);
+      if (run === 1) throw new Error('the model API is down');
+      return 'done';
+    });
     expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(1);
     expect(ingest.events.map((e) => e.type)).not.toContain('completed');
     expect(ingest.events.at(-1)).toMatchObject({ type: 'error', data: { retriable: true } });
     expect(await runExecutor({ env: fx.env, loadBackend, log: () => {} })).toBe(0);
-    expect(runs).toBe(2);
+    expect(runs()).toBe(2);
     checkOrder(ingest.events);
     expect(messages(ingest.events)).toEqual(['attempt 1', 'attempt 2']);
     expect(completion.parse(ingest.events.at(-1)!.data).outcome).toBe('succeeded');

@@ -745,6 +745,16 @@ add(
         headers: json,
         body: JSON.stringify(b),
       });
+    const putWithVersion = (resourceVersion: string) =>
+      h.req('/api/resources/instructions/x', {
+        method: 'PUT',
+        role: 'admin',
+        headers: json,
+        body: JSON.stringify({
+          metadata: { name: 'x', resourceVersion },
+          spec: { type: 'global', content: 'c' },
+        }),
+      });
     const e1 = await expectError(
       await post({ metadata: { name: 'x' }, spec: { type: 'sideways' } }),
       400,
@@ -774,33 +784,9 @@ add(
       409,
       'conflict',
     );
-    await expectError(
-      await h.req('/api/resources/instructions/x', {
-        method: 'PUT',
-        role: 'admin',
-        headers: json,
-        body: JSON.stringify({
-          metadata: { name: 'x', resourceVersion: '1' },
-          spec: { type: 'global', content: 'c' },
-        }),
-      }),
-      409,
-      'conflict',
-    );
+    await expectError(await putWithVersion('1'), 409, 'conflict');
     // a resourceVersion that no read gave: 400 before the apiserver (which answers those 500)
-    const e3 = await expectError(
-      await h.req('/api/resources/instructions/x', {
-        method: 'PUT',
-        role: 'admin',
-        headers: json,
-        body: JSON.stringify({
-          metadata: { name: 'x', resourceVersion: 'garbage' },
-          spec: { type: 'global', content: 'c' },
-        }),
-      }),
-      400,
-      'invalid_body',
-    );
+    const e3 = await expectError(await putWithVersion('garbage'), 400, 'invalid_body');
     ok(
       (e3.details as { path: string }[]).some((d) => d.path === 'metadata.resourceVersion'),
       'resourceVersion path',
