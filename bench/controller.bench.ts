@@ -339,6 +339,20 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     };
 
     type Run = Awaited<ReturnType<typeof latencyRun>>;
+    /** The floor's p50 and p99 at `perSecond`, each beside the controller's as its baseline. */
+    const floorRows = (perSecond: number, lat: Record<Side, number[]>): BenchRow[] =>
+      ([50, 99] as const).map((p) => {
+        const floor = percentile(lat.floor, p);
+        const controller = percentile(lat.controller, p);
+        return {
+          measure: `floor (watch + create only) p${p} @${perSecond}/s (for information; ratio = floor / controller)`,
+          value: floor,
+          unit: 'ms',
+          baseline: controller,
+          baselineName: `controller p${p}`,
+          ratio: floor / controller,
+        };
+      });
     const summary = (xs: number[]) =>
       `p50 ${percentile(xs, 50).toFixed(1)} ms, p99 ${percentile(xs, 99).toFixed(1)} ms`;
     /** Controller, floor, floor, controller at `perSecond`, each side's runs pooled and logged. */
@@ -389,18 +403,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
         target: '<= 250 ms',
         pass: p99 <= 250,
       },
-      ...([50, 99] as const).map((p) => {
-        const floor = percentile(lat.floor, p);
-        const controller = p === 50 ? p50 : p99;
-        return {
-          measure: `floor (watch + create only) p${p} @${LATENCY_RATE}/s (for information; ratio = floor / controller)`,
-          value: floor,
-          unit: 'ms',
-          baseline: controller,
-          baselineName: `controller p${p}`,
-          ratio: floor / controller,
-        };
-      }),
+      ...floorRows(LATENCY_RATE, lat),
       {
         measure: `request's create sent → Job created p50 @${LATENCY_RATE}/s (for information: includes the create)`,
         value: percentile(fromSent, 50),
@@ -411,18 +414,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
     // machine the controller and the floor part
     for (const perSecond of (process.env.BENCH_LATENCY_RATES ?? '').split(',').filter(Boolean).map(Number)) {
       if (!(perSecond > 0)) throw new Error(`BENCH_LATENCY_RATES: ${perSecond} is not a rate`);
-      const at = await inTurnAt(perSecond, false);
-      for (const p of [50, 99] as const) {
-        const controller = percentile(at.lat.controller, p);
-        rows.push({
-          measure: `request created → Job created p${p} @${perSecond}/s (for information; ratio = floor / controller)`,
-          value: controller,
-          unit: 'ms',
-          baseline: percentile(at.lat.floor, p),
-          baselineName: `floor p${p}`,
-          ratio: percentile(at.lat.floor, p) / controller,
-        });
-      }
+      rows.push(...floorRows(perSecond, (await inTurnAt(perSecond, false)).lat));
     }
   }
 
