@@ -9,6 +9,7 @@ import { ingestApp } from './ingest/app.ts';
 import { jobsApp } from './jobs/app.ts';
 import type { EventStreamOptions } from './jobs/events.ts';
 import { errorHandler, notFoundHandler } from './lib/errors.ts';
+import { setResponseHeader } from './lib/response-header.ts';
 import { type RequireRole, routeGate } from './lib/roles.ts';
 import { createServices, type ServiceDeps, type Services } from './lib/services.ts';
 import { resourcesApp } from './resources/app.ts';
@@ -53,7 +54,7 @@ export function createApp(deps: AppDeps): App {
       const seconds = (performance.now() - started) / 1000;
       const route = routeLabel(c);
       s.metrics.httpDuration.observe({ method: c.req.method, route, status: String(c.res.status) }, seconds);
-      c.header('X-Content-Type-Options', 'nosniff');
+      setResponseHeader(c, 'X-Content-Type-Options', 'nosniff');
       s.log.info('request', {
         requestId: c.get('requestId'),
         method: c.req.method,

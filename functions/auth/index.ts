@@ -13,6 +13,7 @@ import { Hono } from 'hono';
 import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import type * as OidcClient from 'openid-client';
 import { ApiError } from '../lib/errors.ts';
+import { setResponseHeader } from '../lib/response-header.ts';
 import type { AuthUser, RequireRole, Role } from '../lib/roles.ts';
 import { isTrustedPeer } from './cidr.ts';
 import { type AuthConfig, isLoopbackHost } from './config.ts';
@@ -268,7 +269,7 @@ export function createAuth(config: AuthConfig, runtime: AuthRuntime = {}): Auth 
   const routes = new Hono();
   routes.use('*', async (c, next) => {
     await next();
-    c.header('Cache-Control', 'no-store');
+    setResponseHeader(c, 'Cache-Control', 'no-store');
   });
 
   routes.get('/login', async (c) => {

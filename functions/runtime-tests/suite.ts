@@ -67,6 +67,7 @@ add('errors: unknown routes get the 404 envelope, request id echoed from X-Reque
   const err = await expectError(res, 404, 'not_found');
   equal(err.requestId, 'abc-123', 'requestId');
   equal(res.headers.get('x-request-id'), 'abc-123', 'header');
+  equal(res.headers.get('x-content-type-options'), 'nosniff', 'nosniff on an error');
   await expectError(await h.req('/api/nope', { role: 'admin' }), 404, 'not_found');
 });
 
@@ -575,6 +576,7 @@ add('events: SSE replays the log with id = seq and event = type, then ends after
   equal(res.status, 200, 'status');
   ok(res.headers.get('content-type')?.startsWith('text/event-stream'), 'content-type');
   equal(res.headers.get('cache-control'), 'no-cache, no-transform', 'cache-control');
+  equal(res.headers.get('x-content-type-options'), 'nosniff', 'nosniff on a stream');
   const evs = parseSse(await res.text());
   equal(
     evs.map((e) => [e.id, e.event]),
