@@ -5,7 +5,7 @@
 import { BatchV1Api, CoreV1Api, CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { exampleInferenceRequest } from '../api/v1alpha1/examples.ts';
 import { GROUP, VERSION } from '../api/v1alpha1/index.ts';
-import { type BenchContext, type BenchRow, rate } from './harness.ts';
+import { type BenchContext, type BenchRow, rate, SIDE_BY_SIDE, sideBySide } from './harness.ts';
 import { rawClient } from './raw-client.ts';
 
 export const BASELINE_IR = 'raw InferenceRequest create/s';
@@ -41,7 +41,17 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   for (let i = 0; i < 50; i++) await raw.create(jobPath, rawJob(`warm-${i}`));
   const irRate = await rate(COUNT, CONCURRENCY, (i) => raw.create(irPath, ir(`raw-${i}`)));
   const jobRate = await rate(COUNT, CONCURRENCY, (i) => raw.create(jobPath, rawJob(`raw-${i}`)));
+  // for information: the side-by-side method (harness.ts) with the same creates on both sides, so
+  // the ratio's true value is 1 — how far it reads off says what the later ratios can tell apart
+  let same = 0;
+  const sameCreate = () => raw.create(irPath, ir(`same-${same++}`));
+  const aa = await sideBySide(SIDE_BY_SIDE.rounds, SIDE_BY_SIDE.per, CONCURRENCY, sameCreate, sameCreate);
   await raw.close();
+  const spread = [...aa.roundRatios].sort((a, b) => a - b);
+  ctx.log(
+    `raw creates side by side with themselves: median round ratio ${aa.ratio.toFixed(3)}; ` +
+      `rounds from ${spread[0]!.toFixed(2)} to ${spread.at(-1)!.toFixed(2)}`,
+  );
 
   // for information: the same creates through client-node's generated APIs
   const custom = kc.makeApiClient(CustomObjectsApi);
@@ -75,5 +85,13 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
       unit: 'objects/s',
     },
     { measure: 'Job create/s via client-node (for information)', value: cnJob.perSecond, unit: 'objects/s' },
+    {
+      measure: 'side by side, raw creates against themselves (for information: reads 1 when exact)',
+      value: aa.perSecond.subject,
+      unit: 'objects/s',
+      baseline: aa.perSecond.raw,
+      baselineName: 'the same creates',
+      ratio: aa.ratio,
+    },
   ];
 }

@@ -31,6 +31,7 @@ import {
   median,
   rate,
   ratioRow,
+  SIDE_BY_SIDE,
   sideBySide,
 } from './harness.ts';
 import {
@@ -46,9 +47,6 @@ import { copies, rawClient, type StoredObject } from './raw-client.ts';
 const KEY = 'bench-key-0123456789abcdef';
 const INGEST_SECRET = 'bench-ingest-secret-0123456789abcdef-0123';
 const JWT_SECRET = 'bench-jwt-secret-0123456789abcdef-0123456789';
-const SUBMITS = 3000;
-/** Short rounds, many of them: the median is then steady against a shared machine's bursts. */
-const ROUNDS = 15;
 const CONCURRENCY = 16;
 
 /** An unknown API key makes the functions read the key Secrets. */
@@ -233,7 +231,7 @@ export default async function functionsBench(ctx: BenchContext): Promise<BenchRo
     // both sides warm (connection pools, JIT), then alternating rounds to spread a shared machine's drift
     await rate(300, CONCURRENCY, () => submit());
     await rate(300, CONCURRENCY, (i) => raw(100_000 + i));
-    const sbs = await sideBySide(ROUNDS, SUBMITS / ROUNDS, CONCURRENCY, raw, () => submit());
+    const sbs = await sideBySide(SIDE_BY_SIDE.rounds, SIDE_BY_SIDE.per, CONCURRENCY, raw, () => submit());
     await pooled.close();
     const shared = ctx.baselines.get('raw InferenceRequest create/s');
     ctx.log(

@@ -18,12 +18,10 @@ import {
 import { createLedger } from '../functions/webhooks/ledger.ts';
 import { createWebhookCore } from '../functions/webhooks/store.ts';
 import { BASELINE_IR } from './apiserver.bench.ts';
-import { type BenchContext, type BenchRow, percentile, rate, sideBySide } from './harness.ts';
+import { type BenchContext, type BenchRow, percentile, rate, SIDE_BY_SIDE, sideBySide } from './harness.ts';
 import { copies, rawClient, type StoredObject } from './raw-client.ts';
 
-const COUNT = 3000;
-/** Short rounds, many of them: the median is then steady against a shared machine's bursts. */
-const ROUNDS = 15;
+const COUNT = SIDE_BY_SIDE.rounds * SIDE_BY_SIDE.per;
 const DUPLICATES = 1500;
 const CONCURRENCY = 16;
 const TARGET_PER_SECOND = 500;
@@ -100,7 +98,7 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const raw = copies(pooled, irPath, stored);
   for (let i = 0; i < 50; i++) await raw(100_000 + i);
   latencies.length = 0;
-  const sbs = await sideBySide(ROUNDS, COUNT / ROUNDS, CONCURRENCY, raw, (i) => send(fresh[i]!, 'created'));
+  const sbs = await sideBySide(SIDE_BY_SIDE.rounds, SIDE_BY_SIDE.per, CONCURRENCY, raw, (i) => send(fresh[i]!, 'created'));
   await pooled.close();
   const rawRate = { perSecond: sbs.perSecond.raw };
   const created = { perSecond: sbs.perSecond.subject };
