@@ -98,7 +98,9 @@ export default async function run(ctx: BenchContext): Promise<BenchRow[]> {
   const raw = copies(pooled, irPath, stored);
   for (let i = 0; i < 50; i++) await raw(100_000 + i);
   latencies.length = 0;
-  const sbs = await sideBySide(SIDE_BY_SIDE.rounds, SIDE_BY_SIDE.per, CONCURRENCY, raw, (i) => send(fresh[i]!, 'created'));
+  const sbs = await sideBySide(SIDE_BY_SIDE.rounds, SIDE_BY_SIDE.per, CONCURRENCY, raw, (i) =>
+    send(fresh[i]!, 'created'),
+  );
   await pooled.close();
   const rawRate = { perSecond: sbs.perSecond.raw };
   const created = { perSecond: sbs.perSecond.subject };
