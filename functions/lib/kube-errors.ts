@@ -2,7 +2,10 @@
 import { ApiError } from './errors.ts';
 import { isKubeError } from './kube.ts';
 
-/** Field paths from a 422's causes, e.g. `spec.priority` → "priority" relative to the body. */
+/**
+ * An apiserver's answer (or no answer) as the API's error: a 422's causes become field paths in
+ * `details`; 429 and 5xx are retriable, with Retry-After.
+ */
 export function kubeToApiError(err: unknown, what = 'object'): ApiError {
   if (!isKubeError(err)) {
     return new ApiError('upstream_unavailable', 'the Kubernetes API could not be reached', {

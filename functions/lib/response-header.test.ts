@@ -1,8 +1,8 @@
-import { Hono } from 'hono';
+import { type Context, Hono } from 'hono';
 import { describe, expect, it } from 'vitest';
 import { setResponseHeader } from './response-header.ts';
 
-function appAnswering(answer: (c: import('hono').Context) => Response) {
+function appAnswering(answer: (c: Context) => Response) {
   const answered: Response[] = [];
   const app = new Hono();
   app.use('*', async (c, next) => {
