@@ -100,9 +100,11 @@ export async function inTurn<A, B>(round: number, a: () => Promise<A>, b: () => 
 /**
  * Rounds of a side-by-side measure: many short ones. The apiserver's create rate here swings by
  * ±40 % with a period of about 0.6 s, and drifts further over seconds. Measured raw against raw (the
- * same creates on both sides), 15 rounds of 200 gave medians from 0.91 to 1.16 and single rounds
- * from 0.45 to 2.3; 100 rounds of 32 or 50 of 64 gave medians from 0.98 to 1.01. Four items per
- * worker keep each round's ramp-down (the last workers finishing alone) a small part of it.
+ * same creates on both sides, true ratio 1), rounds of 100 to 1,200 items (15 × 200, 30 × 100,
+ * 6 × 500, 7 × 1,200, 9 × 800) gave medians from 0.77 to 1.16 and single rounds from 0.45 to 2.3;
+ * 100 rounds of 32 or 50 of 64 gave 0.98 to 1.01 (three tries each), and 60 of 64 inside full
+ * benchmark runs 0.93 to 1.03. Four items per worker keep each round's ramp-down (the last workers
+ * finishing alone) a small part of it.
  */
 export const SIDE_BY_SIDE = { rounds: 60, per: 64 } as const;
 
