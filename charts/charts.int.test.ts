@@ -367,6 +367,12 @@ describe('helm lint and template', () => {
       ]),
     );
     expect(processorCm.data.INGEST_URL).toBe('http://ai-agents-api.ai-agents.svc:3001/api/events/ingest');
+    // callbacks go anywhere but loopback and the like unless the value lists where
+    expect(processorCm.data.CALLBACK_ALLOWED_HOSTS).toBeUndefined();
+    const restricted = renderChart('ai-agents-processor', {
+      values: { callbackAllowedHosts: '*.example.com,10.0.0.0/8' },
+    }).find((o) => o.kind === 'ConfigMap') as K8sObject & { data: Record<string, string> };
+    expect(restricted.data.CALLBACK_ALLOWED_HOSTS).toBe('*.example.com,10.0.0.0/8');
     const webhookCm = renderChart('ai-agents-webhook', { values: required['ai-agents-webhook'] }).find(
       (o) => o.kind === 'ConfigMap',
     ) as K8sObject & { data: Record<string, string> };

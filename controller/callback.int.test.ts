@@ -1,5 +1,6 @@
 // Signed callbacks to a receiver on loopback; a failing receiver is retried, then given up on; a
-// Secret not labelled for callbacks signs nothing, and is reported as a missing one is.
+// Secret not labelled for callbacks signs nothing, and is reported as a missing one is; nothing is
+// sent where CALLBACK_ALLOWED_HOSTS does not allow.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, inject, it } from 'vitest';
@@ -64,6 +65,7 @@ beforeAll(async () => {
       CALLBACK_MAX_ATTEMPTS: '3',
       CALLBACK_BACKOFF_MS: '100',
       CALLBACK_REPORT_WAIT_MS: '4000',
+      CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
     }),
   );
 });
@@ -172,4 +174,39 @@ it("waits for the executor's report, so the body carries the result and usage", 
     result: { summary: 'the report' },
     usage: { inputTokens: 5, outputTokens: 2 },
   });
+});
+
+it('sends nothing where CALLBACK_ALLOWED_HOSTS does not allow, and gives up at once', async () => {
+  const port = new URL(base).port;
+  const refused = {
+    'cb-metadata': 'http://169.254.169.254/latest/meta-data/',
+    'cb-v6-loopback': `http://[::1]:${port}/cb-v6-loopback`,
+  };
+  // a name is allowed when it resolves to an allowed address, and only that address is used
+  const byName = `http://localhost:${port}/by-name`;
+  const all: [string, string][] = [...Object.entries(refused), ['cb-by-name', byName]];
+  for (const [name, url] of all)
+    await createRequest(client, ns.name, name, {
+      labels: KWOK.runFor('1s'),
+      callback: { url, secretRef: { name: 'cb-key' } },
+    });
+  for (const [name, url] of Object.entries(refused)) {
+    const done = await eventually(`${name}: callback given up`, async () => {
+      const r = await getRequest(client, ns.name, name);
+      return r.status?.callback?.gaveUp ? r : undefined;
+    });
+    expect(done.status?.callback).toMatchObject({
+      attempts: 1,
+      gaveUp: true,
+      lastError: `callback destination ${new URL(url).hostname.replace(/^\[|\]$/g, '')} is not in CALLBACK_ALLOWED_HOSTS`,
+    });
+    expect(done.status?.callback?.lastStatus).toBeUndefined();
+  }
+  expect(received.filter((r) => r.path === '/cb-v6-loopback')).toEqual([]);
+  const named = await eventually('cb-by-name: delivered', async () => {
+    const r = await getRequest(client, ns.name, 'cb-by-name');
+    return r.status?.callback?.deliveredAt ? r : undefined;
+  });
+  expect(named.status?.callback).toMatchObject({ attempts: 1, lastStatus: 204 });
+  expect(received.filter((r) => r.path === '/by-name')).toHaveLength(1);
 });

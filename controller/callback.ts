@@ -5,11 +5,19 @@
 // status.callback so a restarted controller carries on where it stopped. Deliveries run beside the
 // work queue, never in it, so a slow receiver holds up nothing.
 import { createHmac, timingSafeEqual } from 'node:crypto';
+import { request as httpRequest, type OutgoingHttpHeaders } from 'node:http';
+import { request as httpsRequest } from 'node:https';
+import type { LookupFunction } from 'node:net';
 import {
   CALLBACK_SECRET_LABEL,
   type InferenceRequest,
   type InferenceRequestStatus,
 } from '../api/v1alpha1/index.ts';
+import {
+  type CallbackDestinations,
+  callbackDestinations,
+  DestinationRefused,
+} from './callback-destination.ts';
 import { COND, setCondition } from './conditions.ts';
 import { isNotFound, type KubeClient, RESOURCES } from './kube.ts';
 import type { Logger } from './log.ts';
@@ -75,7 +83,8 @@ export interface CallbackOptions {
   now: () => Date;
   log: Logger;
   onOutcome?: (outcome: 'delivered' | 'failed' | 'gave_up') => void;
-  fetch?: typeof globalThis.fetch;
+  /** Where callbacks may go (CALLBACK_ALLOWED_HOSTS); by default anywhere but loopback, link-local and the like. */
+  destinations?: CallbackDestinations;
   sleep?: (ms: number) => Promise<void>;
 }
 
@@ -92,8 +101,37 @@ export function needsCallback(req: InferenceRequest, maxAttempts: number): boole
   return !!req.spec.callback && !c?.deliveredAt && !c?.gaveUp && (c?.attempts ?? 0) < maxAttempts + 1;
 }
 
+/** POSTs the body and answers the response's status code; the response body is discarded. */
+function post(
+  url: URL,
+  headers: OutgoingHttpHeaders,
+  body: string,
+  timeoutMs: number,
+  lookup: LookupFunction,
+): Promise<number> {
+  const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = send(
+      url,
+      {
+        method: 'POST',
+        headers: { ...headers, 'content-length': Buffer.byteLength(body) },
+        lookup,
+        agent: false,
+        signal: AbortSignal.timeout(timeoutMs),
+      },
+      (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
 export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatcher {
-  const doFetch = opts.fetch ?? globalThis.fetch;
+  const destinations = opts.destinations ?? callbackDestinations(undefined);
   const sleep = opts.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
   const running = new Map<string, Promise<void>>();
   /** uids whose delivery ended (the cache may not show it yet) */
@@ -137,7 +175,17 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
     return Buffer.from(b64, 'base64').toString('utf8');
   }
 
-  async function attempt(req: InferenceRequest): Promise<{ ok: boolean; status?: number; error?: string }> {
+  async function attempt(
+    req: InferenceRequest,
+  ): Promise<{ ok: boolean; status?: number; error?: string; final?: boolean }> {
+    let url: URL;
+    try {
+      url = new URL(req.spec.callback!.url);
+    } catch {
+      return { ok: false, error: 'callback URL is not a valid URL', final: true };
+    }
+    const refusal = destinations.refusal(url);
+    if (refusal) return { ok: false, error: refusal, final: true };
     let key: string | undefined;
     try {
       key = await signingKey(req);
@@ -151,7 +199,7 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
       };
     }
     const body = callbackBody(req);
-    const headers: Record<string, string> = {
+    const headers: OutgoingHttpHeaders = {
       'content-type': 'application/json',
       'user-agent': 'ai-agents-controller',
       [EVENT_HEADER]: 'request.completed',
@@ -159,20 +207,17 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
     };
     if (key !== undefined) headers[SIGNATURE_HEADER] = sign(body, key);
     try {
-      const res = await doFetch(req.spec.callback!.url, {
-        method: 'POST',
-        headers,
-        body,
-        signal: AbortSignal.timeout(opts.timeoutMs),
-        redirect: 'manual',
-      });
-      await res.body?.cancel().catch(() => {});
-      return res.ok
-        ? { ok: true, status: res.status }
-        : { ok: false, status: res.status, error: `HTTP ${res.status}` };
+      // redirects are not followed: a receiver could point one anywhere
+      const status = await post(url, headers, body, opts.timeoutMs, destinations.lookupFor(url));
+      return status >= 200 && status < 300
+        ? { ok: true, status }
+        : { ok: false, status, error: `HTTP ${status}` };
     } catch (e) {
-      const err = e as Error & { cause?: { code?: string } };
-      return { ok: false, error: (err.cause?.code ?? err.name ?? 'error').slice(0, 200) };
+      if (e instanceof DestinationRefused) return { ok: false, error: e.message, final: true };
+      const err = e as Error & { code?: string; cause?: { name?: string } };
+      const error =
+        err.name === 'AbortError' && err.cause?.name === 'TimeoutError' ? 'TimeoutError' : err.code;
+      return { ok: false, error: (error ?? err.name ?? 'error').slice(0, 200) };
     }
   }
 
@@ -202,7 +247,7 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
         releaseSlot();
       }
       tries++;
-      const gaveUp = !outcome.ok && tries >= opts.maxAttempts;
+      const gaveUp = !outcome.ok && (outcome.final === true || tries >= opts.maxAttempts);
       opts.onOutcome?.(outcome.ok ? 'delivered' : gaveUp ? 'gave_up' : 'failed');
       const now = opts.now();
       const mutate = (s: InferenceRequestStatus): InferenceRequestStatus => ({

@@ -64,6 +64,16 @@ describe('loadConfig cross-checks', () => {
       'tenants/a/jobs',
     );
   });
+
+  it('checks every CALLBACK_ALLOWED_HOSTS entry at start', () => {
+    expect(() => loadConfig({ CALLBACK_ALLOWED_HOSTS: 'hooks.example.com,10.0.0.0/40' })).toThrow(
+      /CALLBACK_ALLOWED_HOSTS: "10.0.0.0\/40" is not a CIDR range/,
+    );
+    expect(loadConfig({ CALLBACK_ALLOWED_HOSTS: ' *.example.com,10.0.0.0/8 ' }).CALLBACK_ALLOWED_HOSTS).toBe(
+      '*.example.com,10.0.0.0/8',
+    );
+    expect(loadConfig({}).CALLBACK_ALLOWED_HOSTS).toBeUndefined();
+  });
 });
 
 describe('executorImage', () => {

@@ -1,5 +1,6 @@
 // Controller configuration from environment variables, validated once at start.
 import { z } from 'zod';
+import { callbackDestinations } from './callback-destination.ts';
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const optionalString = z
@@ -84,6 +85,17 @@ export const configSchema = z
     CALLBACK_TIMEOUT_MS: int(100, 300_000).default(10_000),
     CALLBACK_CONCURRENCY: int(1, 1000).default(16),
     CALLBACK_REPORT_WAIT_MS: int(0, 600_000).default(5000),
+    /**
+     * Comma-separated host names, *.wildcards, IP addresses and CIDR ranges callbacks may go to;
+     * unset = anywhere but loopback, link-local, unspecified and multicast (callback-destination.ts).
+     */
+    CALLBACK_ALLOWED_HOSTS: optionalString.superRefine((v, ctx) => {
+      try {
+        callbackDestinations(v);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: (e as Error).message });
+      }
+    }),
 
     RESYNC_SECONDS: int(0, 86_400).default(600),
     QUEUE_POSITION_REFRESH_MS: int(0, 3_600_000).default(2000),

@@ -4,6 +4,7 @@ import type { AiAgent, AiConfig, AiInstruction, AiModel, InferenceRequest } from
 import { isTerminal } from '../api/v1alpha1/index.ts';
 import { createAdmission } from './admission.ts';
 import { createCallbackDispatcher } from './callback.ts';
+import { callbackDestinations } from './callback-destination.ts';
 import type { Config } from './config.ts';
 import { createInformer, type Informer, kubeSource, stripObject } from './informer.ts';
 import { createJobRuntime } from './job-runtime.ts';
@@ -138,6 +139,7 @@ export function createController(opts: ControllerOptions): Controller {
     timeoutMs: config.CALLBACK_TIMEOUT_MS,
     concurrency: config.CALLBACK_CONCURRENCY,
     reportWaitMs: config.CALLBACK_REPORT_WAIT_MS,
+    destinations: callbackDestinations(config.CALLBACK_ALLOWED_HOSTS),
     now,
     log,
     onOutcome: (outcome) => metrics.callbacks.inc({ outcome }),

@@ -182,7 +182,10 @@ beforeAll(async () => {
   await new Promise<void>((r) => callbackServer.listen(0, '127.0.0.1', r));
 
   // the controller, in-process against the real apiserver (kwok plays the kubelet)
-  controller = await runInProcess(inject('kubeconfig'), testEnv(ns.name, { WORKER_CONCURRENCY: '2' }));
+  controller = await runInProcess(
+    inject('kubeconfig'),
+    testEnv(ns.name, { WORKER_CONCURRENCY: '2', CALLBACK_ALLOWED_HOSTS: '127.0.0.1' }),
+  );
   // the functions, served over HTTP with default process metrics as main.node.ts is to register them
   const workspace = mkdtempSync(join(tmpdir(), 'ai-agents-obs-fn-'));
   dirs.push(workspace);
