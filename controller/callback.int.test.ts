@@ -210,3 +210,20 @@ it('sends nothing where CALLBACK_ALLOWED_HOSTS does not allow, and gives up at o
   expect(named.status?.callback).toMatchObject({ attempts: 1, lastStatus: 204 });
   expect(received.filter((r) => r.path === '/by-name')).toHaveLength(1);
 });
+
+it('records why a connection failed', async () => {
+  // a port nothing listens on: bound, then closed
+  const closed = createServer();
+  await new Promise<void>((r) => closed.listen(0, '127.0.0.1', r));
+  const port = (closed.address() as AddressInfo).port;
+  await new Promise<void>((r) => closed.close(() => r()));
+  await createRequest(client, ns.name, 'cb-refused', {
+    labels: KWOK.runFor('1s'),
+    callback: { url: `http://127.0.0.1:${port}/`, secretRef: { name: 'cb-key' } },
+  });
+  const done = await eventually('cb-refused: callback given up', async () => {
+    const r = await getRequest(client, ns.name, 'cb-refused');
+    return r.status?.callback?.gaveUp ? r : undefined;
+  });
+  expect(done.status?.callback).toMatchObject({ attempts: 3, gaveUp: true, lastError: 'ECONNREFUSED' });
+});
