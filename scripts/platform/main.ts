@@ -22,7 +22,8 @@ Options (environment variable in brackets):
   --port N             dashboard + API origin [AI_AGENTS_PORT] (default 3000, or a free port)
   --api-port N         the API itself [AI_AGENTS_API_PORT] (default 3001, or a free port)
   -h, --help
-Executor tuning is passed through: AI_AGENTS_LLAMA_THREADS, AI_AGENTS_LLAMA_GPU.
+Executor tuning is passed through: AI_AGENTS_LLAMA_THREADS, AI_AGENTS_LLAMA_GPU; and to the
+controller CALLBACK_ALLOWED_HOSTS (callbacks to this machine need 127.0.0.1 in it).
 `;
 
 const { values } = parseArgs({

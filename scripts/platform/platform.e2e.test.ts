@@ -14,6 +14,8 @@ import { tinyLlamaGguf } from '../../executor/testing/gguf.ts';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const MAX_TOKENS = 16;
+/** Bodies of the callbacks the platform POSTed to the loopback server. */
+const callbacks: string[] = [];
 
 /** pid → parent pid for every process now. */
 function processTable(): Map<number, number> {
@@ -190,7 +192,16 @@ beforeAll(async () => {
   // the composed instructions of a shipped agent are ~9k characters: a context that holds them
   const gguf = tinyLlamaGguf({ contextLength: 16_384 });
   modelServer = createServer((req, res) => {
-    if (req.url === '/models/tiny-llama.gguf')
+    if (req.method === 'POST' && req.url === '/callback') {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        callbacks.push(body);
+        res.writeHead(204).end();
+      });
+    } else if (req.url === '/models/tiny-llama.gguf')
       res.writeHead(200, { 'content-length': gguf.length }).end(gguf);
     else res.writeHead(404).end();
   });
@@ -230,6 +241,8 @@ describe('npm start (local platform)', () => {
       AI_AGENTS_MODEL_URL: modelUrl,
       AI_AGENTS_MODEL_CONTEXT_SIZE: '16384',
       AI_AGENTS_MODEL_MAX_TOKENS: String(MAX_TOKENS),
+      // passed through to the controller: callbacks may reach this machine
+      CALLBACK_ALLOWED_HOSTS: '127.0.0.1',
     };
     const p = await npmStart(env);
     const { url } = p;
@@ -244,7 +257,12 @@ describe('npm start (local platform)', () => {
     expect(await index.text()).toContain('<div id="app"');
 
     // submit with the printed API key, through the public API
-    const id = await submit(p, { agent: 'developer', prompt: 'Say hello in one sentence.' });
+    const callbackUrl = new URL('/callback', modelUrl).href;
+    const id = await submit(p, {
+      agent: 'developer',
+      prompt: 'Say hello in one sentence.',
+      callback: { url: callbackUrl },
+    });
 
     // the protected routes need a session: the printed sign-in link gives an admin one
     expect((await fetch(`${url}/api/jobs/${id}`)).status).toBe(401);
@@ -289,6 +307,10 @@ describe('npm start (local platform)', () => {
     expect(events.some((e) => e.type === 'log' && e.message?.startsWith('model loaded: llama'))).toBe(true);
     expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
     expect(JSON.parse(endEvent?.data ?? '{}')).toEqual({ phase: 'Succeeded', lastSeq: events.length });
+
+    // the result was POSTed to the callback on loopback
+    for (let i = 0; i < 100 && callbacks.length === 0; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(callbacks.map((b) => JSON.parse(b))).toMatchObject([{ name: id, phase: 'Succeeded' }]);
 
     // Ctrl-C: everything it started must be gone
     for (const pid of descendants(p.proc.pid!)) seen.add(pid);

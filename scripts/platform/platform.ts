@@ -21,7 +21,7 @@ export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const FIELD_MANAGER = 'ai-agents-local';
 /** Variables of the user's environment that the services may see (no cluster or app settings). */
 const PASSTHROUGH =
-  /^(PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_EXTRA_CA_CERTS|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|AI_AGENTS_LLAMA_[A-Z_]+|NODE_LLAMA_CPP_[A-Z_]+)$/;
+  /^(PATH|HOME|USER|LANG|LC_[A-Z]+|TZ|TMPDIR|NODE_EXTRA_CA_CERTS|HTTPS?_PROXY|NO_PROXY|https?_proxy|no_proxy|CALLBACK_ALLOWED_HOSTS|AI_AGENTS_LLAMA_[A-Z_]+|NODE_LLAMA_CPP_[A-Z_]+)$/;
 
 /** Short-lived helpers (model download, dashboard build): killed if the platform exits mid-start. */
 const helpers = new Set<ChildProcess>();
