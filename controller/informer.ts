@@ -47,6 +47,11 @@ export interface InformerOptions<T> {
   name: string;
   source: ListWatchSource;
   labelSelector?: string;
+  /**
+   * Only objects matching it are cached; one that stops matching arrives as a delete (the
+   * apiserver's watch sends DELETED when an object leaves the selection).
+   */
+  fieldSelector?: string;
   /** Re-deliver every cached object as a `resync` event this often (0 = never). */
   resyncMs?: number;
   /** Ask the server to end each watch after about this long (jittered). */
@@ -128,6 +133,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
     do {
       const page = await opts.source.list({
         labelSelector: opts.labelSelector,
+        fieldSelector: opts.fieldSelector,
         limit: pageSize,
         continue: cont,
       });
@@ -202,6 +208,7 @@ export function createInformer<T extends KubeObject>(opts: InformerOptions<T>): 
               resourceVersion,
               allowWatchBookmarks: true,
               labelSelector: opts.labelSelector,
+              fieldSelector: opts.fieldSelector,
               timeoutSeconds: Math.round(watchTimeout * (0.8 + Math.random() * 0.4)),
             },
             (e) => {

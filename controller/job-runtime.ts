@@ -60,6 +60,8 @@ export interface Pod extends KubeObject {
 }
 
 const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
+/** The pod informer's selection: a pod enters the cache when it runs and leaves when it stops. */
+export const RUNNING_PODS = 'status.phase=Running';
 
 export interface JobRuntimeOptions {
   client: KubeClient;
@@ -155,6 +157,9 @@ export function createJobRuntime(opts: JobRuntimeOptions): ExecutorRuntime & {
       name: 'pods',
       source: kubeSource(client, RESOURCES.pods, ns),
       labelSelector: EXECUTOR_SELECTOR,
+      // a run is Running while one of its pods is: pods that are not running are of no interest, and
+      // left out their creation, scheduling and start cost the apiserver no watch events to encode
+      fieldSelector: RUNNING_PODS,
       log,
       transform: slimPod,
     });

@@ -4,6 +4,8 @@ import { AuthenticationV1Api, CoreV1Api, KubeConfig } from '@kubernetes/client-n
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createTestNamespace, eventually, type TestNamespace } from '../test/kube.ts';
 import { jobPodIngestToken } from '../test/kubelet-token.ts';
+import type { InformerEvent } from './informer.ts';
+import type { createJobRuntime } from './job-runtime.ts';
 import { childNames } from './job-spec.ts';
 import { isNotFound, type KubeClient, type KubeObject, RESOURCES, type ResourcePath } from './kube.ts';
 import type { Running } from './main.ts';
@@ -21,6 +23,7 @@ import {
 // biome-ignore lint/suspicious/noExplicitAny: the test reads arbitrary fields of the stored Job
 type Loose = any;
 type Obj = KubeObject & { spec?: Loose; data?: Record<string, string>; status?: Loose };
+type JobRuntime = ReturnType<typeof createJobRuntime>;
 
 let ns: TestNamespace;
 let client: KubeClient;
@@ -291,6 +294,26 @@ describe('request → Job', () => {
     await client.mergePatch(RESOURCES.inferencerequests, ns.name, 'cancel-1', { spec: { cancel: true } });
     await eventually('cancel-1 Cancelled', () => phaseOf('cancel-1', 'Cancelled'));
     await eventually('Job gone', () => gone(RESOURCES.jobs, childNames('cancel-1').job));
+  });
+
+  it("caches a run's pod only while it runs: Running, then Succeeded", async () => {
+    const pods = (controller.controller.runtime as JobRuntime).pods;
+    const job = childNames('brief-1').job;
+    const seen: [InformerEvent, string | undefined][] = [];
+    pods.on((event, pod) => {
+      if (pod.metadata.labels?.['batch.kubernetes.io/job-name'] === job)
+        seen.push([event, pod.status?.phase]);
+    });
+    await createRequest(client, ns.name, 'brief-1', { labels: KWOK.runFor('2s') });
+    await eventually('brief-1 Running', () => phaseOf('brief-1', 'Running'), { timeoutMs: 60_000 });
+    await eventually('brief-1 Succeeded', () => phaseOf('brief-1', 'Succeeded'), { timeoutMs: 60_000 });
+    await eventually('the pod left the cache', () => (seen.at(-1)?.[0] === 'delete' ? true : undefined));
+    // no Pending pod was ever sent; the one that ran arrived as it ran and left as it stopped
+    expect(seen[0]).toEqual(['add', 'Running']);
+    expect(seen.filter(([, phase]) => phase !== 'Running')).toEqual([]);
+    expect(
+      [...pods.list()].filter((p) => p.metadata.labels?.['batch.kubernetes.io/job-name'] === job),
+    ).toEqual([]);
   });
 
   it('keeps a request Pending while its agent is missing and admits it once it appears', async () => {
