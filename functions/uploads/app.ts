@@ -6,8 +6,9 @@
 //   GET    /api/uploads/:id   metadata (viewer session: any upload; API key: its own)
 //   DELETE /api/uploads/:id   the owner, or an admin → 204
 //
-// The body is streamed to disk (store.ts), never buffered: 413 over UPLOADS_MAX_BYTES, 415 when
-// the content is not PDF, UTF-8 text, tar, tar.gz or zip — and in both cases nothing is kept.
+// The body is streamed to disk (store.ts), never buffered: 400 when it is empty, 413 over
+// UPLOADS_MAX_BYTES, 415 when the content is not PDF, UTF-8 text, tar, tar.gz or zip — and in every
+// case nothing is kept.
 // These routes authenticate themselves (uploadAuth), so the route gate lists them as public.
 import { Hono } from 'hono';
 import { ApiError } from '../lib/errors.ts';

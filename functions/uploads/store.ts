@@ -179,6 +179,7 @@ export function createUploadStore(opts: { dir: string; maxBytes: number; now?: (
           }
           await writeAll(fh, value);
         }
+        if (size === 0) throw new ApiError('bad_request', 'upload is empty: send the file as the body');
         if (kind === undefined) ({ kind, text } = await decide(concat(head, headBytes)));
         if (text && !text.end()) throw unsupported('truncated UTF-8 text');
         await fh.sync();

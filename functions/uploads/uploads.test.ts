@@ -199,6 +199,17 @@ describe('POST /api/uploads', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('answers 400 for an empty upload, raw or multipart, and keeps nothing', async () => {
+    const raw = await post(new Uint8Array(0), { 'x-api-key': KEY_CI, 'x-upload-name': 'empty.txt' });
+    expect(raw.status).toBe(400);
+    expect(await raw.json()).toMatchObject({
+      error: { code: 'bad_request', message: 'upload is empty: send the file as the body' },
+    });
+    const mp = await post(form('empty.txt', new Uint8Array(0)), { 'x-api-key': KEY_CI });
+    expect(mp.status).toBe(400);
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('answers 415 when text turns binary after the first 64 KiB, and keeps nothing', async () => {
     const line = new TextEncoder().encode('just some text\n'.repeat(5000));
     const res = await post(
