@@ -203,6 +203,9 @@ it('sends nothing where CALLBACK_ALLOWED_HOSTS does not allow, and gives up at o
     expect(done.status?.callback?.lastStatus).toBeUndefined();
   }
   expect(received.filter((r) => r.path === '/cb-v6-loopback')).toEqual([]);
+  // counted apart from receivers that fail, which the alerts are about
+  const metrics = await (await fetch(`http://127.0.0.1:${controller.port}/metrics`)).text();
+  expect(metrics).toContain('ai_agents_controller_callbacks_total{outcome="refused"} 2');
   const named = await eventually('cb-by-name: delivered', async () => {
     const r = await getRequest(client, ns.name, 'cb-by-name');
     return r.status?.callback?.deliveredAt ? r : undefined;

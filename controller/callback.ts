@@ -82,7 +82,8 @@ export interface CallbackOptions {
   reportWaitMs?: number;
   now: () => Date;
   log: Logger;
-  onOutcome?: (outcome: 'delivered' | 'failed' | 'gave_up') => void;
+  /** `refused`: the destination is not allowed (a submitter's or the policy's matter, not the receiver's). */
+  onOutcome?: (outcome: 'delivered' | 'failed' | 'gave_up' | 'refused') => void;
   /** Where callbacks may go (CALLBACK_ALLOWED_HOSTS); by default anywhere but loopback, link-local and the like. */
   destinations?: CallbackDestinations;
   sleep?: (ms: number) => Promise<void>;
@@ -177,15 +178,15 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
 
   async function attempt(
     req: InferenceRequest,
-  ): Promise<{ ok: boolean; status?: number; error?: string; final?: boolean }> {
+  ): Promise<{ ok: boolean; status?: number; error?: string; refused?: boolean }> {
     let url: URL;
     try {
       url = new URL(req.spec.callback!.url);
     } catch {
-      return { ok: false, error: 'callback URL is not a valid URL', final: true };
+      return { ok: false, error: 'callback URL is not a valid URL', refused: true };
     }
     const refusal = destinations.refusal(url);
-    if (refusal) return { ok: false, error: refusal, final: true };
+    if (refusal) return { ok: false, error: refusal, refused: true };
     let key: string | undefined;
     try {
       key = await signingKey(req);
@@ -213,7 +214,7 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
         ? { ok: true, status }
         : { ok: false, status, error: `HTTP ${status}` };
     } catch (e) {
-      if (e instanceof DestinationRefused) return { ok: false, error: e.message, final: true };
+      if (e instanceof DestinationRefused) return { ok: false, error: e.message, refused: true };
       const err = e as Error & { code?: string; cause?: { name?: string } };
       const error =
         err.name === 'AbortError' && err.cause?.name === 'TimeoutError' ? 'TimeoutError' : err.code;
@@ -247,8 +248,11 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
         releaseSlot();
       }
       tries++;
-      const gaveUp = !outcome.ok && (outcome.final === true || tries >= opts.maxAttempts);
-      opts.onOutcome?.(outcome.ok ? 'delivered' : gaveUp ? 'gave_up' : 'failed');
+      // a refused destination stays refused: no point in trying again
+      const gaveUp = !outcome.ok && (outcome.refused === true || tries >= opts.maxAttempts);
+      opts.onOutcome?.(
+        outcome.ok ? 'delivered' : outcome.refused ? 'refused' : gaveUp ? 'gave_up' : 'failed',
+      );
       const now = opts.now();
       const mutate = (s: InferenceRequestStatus): InferenceRequestStatus => ({
         ...s,

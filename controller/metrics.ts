@@ -125,11 +125,11 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
   };
   const callbacks = new Counter({
     name: 'ai_agents_controller_callbacks_total',
-    help: 'Callback delivery attempts by outcome',
+    help: 'Callback delivery attempts by outcome (refused: the destination is not allowed)',
     labelNames: ['outcome'],
     registers: [registry],
   });
-  for (const outcome of ['delivered', 'failed', 'gave_up']) callbacks.inc({ outcome }, 0);
+  for (const outcome of ['delivered', 'failed', 'gave_up', 'refused']) callbacks.inc({ outcome }, 0);
   const reconcileDuration = new Histogram({
     name: 'ai_agents_controller_reconcile_duration_seconds',
     help: 'Time to reconcile one request',

@@ -89,7 +89,7 @@ export const STAT_METRICS = {
     query: 'sum by (model) (increase(ai_agents_cost_usd_total[{w}]))',
   },
   callbacks: {
-    description: 'Callback delivery attempts per second, by outcome (delivered, failed, gave_up)',
+    description: 'Callback delivery attempts per second, by outcome (delivered, failed, gave_up, refused)',
     unit: 'per_second',
     query: 'sum by (outcome) (rate(ai_agents_controller_callbacks_total[{w}]))',
   },
