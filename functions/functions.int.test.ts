@@ -326,7 +326,16 @@ describe('functions on a real apiserver with their ServiceAccount', () => {
   });
 
   it("a continue token no list gave is a 400 in the API's words, for jobs and resources alike", async () => {
-    for (const path of ['/api/jobs?continue=garbage', '/api/resources/agents?continue=garbage']) {
+    // well-formed, but from a resourceVersion the store has not reached
+    const ahead = Buffer.from(JSON.stringify({ v: 'meta.k8s.io/v1', rv: 99_999_999, start: '/' }))
+      .toString('base64')
+      .replace(/=+$/, '');
+    for (const path of [
+      '/api/jobs?continue=garbage',
+      '/api/resources/agents?continue=garbage',
+      `/api/jobs?limit=1&continue=${ahead}`,
+      `/api/resources/agents?continue=${ahead}`,
+    ]) {
       const res = await fetch(`${fn.url}${path}`, { headers: asUser('admin') });
       const body = (await res.json()) as { error: { code: string; message: string; details: unknown } };
       expect(res.status, path).toBe(400);
@@ -379,6 +388,19 @@ describe('functions on a real apiserver with their ServiceAccount', () => {
       }),
     });
     expect(put.status).toBe(200);
+    // a resourceVersion past uint64 is the client's mistake, not the apiserver's 500
+    const overflow = await fetch(`${fn.url}/api/resources/agents/developer`, {
+      method: 'PUT',
+      headers: { ...asUser('admin'), 'content-type': 'application/json' },
+      body: JSON.stringify({
+        metadata: { name: 'developer', resourceVersion: '99999999999999999999' },
+        spec: { role: 'developer', systemPrompt: 'Dev 3.' },
+      }),
+    });
+    expect(overflow.status).toBe(400);
+    expect(await overflow.json()).toMatchObject({
+      error: { code: 'invalid_body', details: [{ path: 'metadata.resourceVersion' }] },
+    });
     expect(
       (
         await fetch(`${fn.url}/api/resources/agents/developer`, {

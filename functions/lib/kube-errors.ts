@@ -48,7 +48,9 @@ export function kubeToApiError(err: unknown, what = 'object'): ApiError {
  * has let expire (410) is answered in the API's words, not the apiserver's.
  */
 export function listError(err: unknown, what: string, withContinue: boolean): ApiError {
-  if (withContinue && (isKubeError(err, 400) || isKubeError(err, 410))) {
+  // a token whose resourceVersion is ahead of the store: the apiserver waits 3 s for it, then 504s
+  const tooNew = isKubeError(err, 504) && err.causes.some((c) => c.reason === 'ResourceVersionTooLarge');
+  if (withContinue && (isKubeError(err, 400) || isKubeError(err, 410) || tooNew)) {
     return new ApiError(
       'bad_request',
       'the continue token is not one a list gave, or it has expired: list again without it',

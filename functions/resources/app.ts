@@ -45,10 +45,11 @@ const resourceBody = z.strictObject({
     name: objectName,
     labels: labelMap,
     annotations: z.record(z.string().max(317), z.string().max(65_536)).optional(),
-    // opaque to clients, but every apiserver's are decimal numbers; anything else it answers 500
+    // opaque to clients, but every apiserver's are decimal uint64s; anything else it answers 500
     resourceVersion: z
       .string()
       .regex(/^[0-9]{1,20}$/, 'a resourceVersion as read from the object')
+      .refine((v) => BigInt(v) <= 0xffff_ffff_ffff_ffffn, 'a resourceVersion as read from the object')
       .optional(),
   }),
   spec: z.unknown(),
