@@ -19,7 +19,8 @@ export interface FilePart {
 const badMultipart = (why: string) => new ApiError('bad_request', `malformed multipart body: ${why}`);
 
 export function isMultipart(contentType: string | undefined): boolean {
-  return /^multipart\/form-data\s*;/i.test(contentType ?? '');
+  // with or without parameters: one without a boundary is refused as malformed, not stored raw
+  return /^multipart\/form-data\s*(;|$)/i.test(contentType ?? '');
 }
 
 /** Resolves with the first file part (field name `file`, else the first part with a filename). */

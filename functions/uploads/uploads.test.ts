@@ -210,6 +210,16 @@ describe('POST /api/uploads', () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it('answers 400 for multipart/form-data without a boundary, and keeps nothing', async () => {
+    const res = await post(new TextEncoder().encode('garbage'), {
+      'x-api-key': KEY_CI,
+      'content-type': 'multipart/form-data',
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { code: 'bad_request' } });
+    expect(await leftovers()).toEqual([]);
+  });
+
   it('answers 415 when text turns binary after the first 64 KiB, and keeps nothing', async () => {
     const line = new TextEncoder().encode('just some text\n'.repeat(5000));
     const res = await post(
