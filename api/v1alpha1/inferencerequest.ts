@@ -2,7 +2,6 @@ import { z } from 'zod';
 import {
   conditions,
   gitUrl,
-  httpUrl,
   labelName,
   localRef,
   objectName,
@@ -73,7 +72,15 @@ export const inferenceRequestSpec = z.strictObject({
   apiKeyRef: localRef.optional().describe('API-key Secret naming the caller'),
   callback: z
     .strictObject({
-      url: httpUrl,
+      // no user:password@ — the URL is shown to every viewer of the request; receivers check the
+      // signature instead
+      url: z
+        .string()
+        .max(2048)
+        .regex(
+          /^https?:\/\/[^\s/?#@]+(?:[/?#]\S*)?$/,
+          'must be an http(s) URL without credentials (user:password@); sign callbacks with secretRef',
+        ),
       secretRef: secretKeyRef
         .optional()
         .describe(`HMAC key: a Secret labelled ${CALLBACK_SECRET_LABEL}=true (key "secret" by default)`),

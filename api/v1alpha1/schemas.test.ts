@@ -25,12 +25,29 @@ describe('resource schemas', () => {
     ['negative timeout', { agent: 'a', prompt: 'x', timeoutSeconds: -1 }, 'timeoutSeconds'],
     ['fractional retries', { agent: 'a', prompt: 'x', maxRetries: 1.5 }, 'maxRetries'],
     ['bad callback url', { agent: 'a', prompt: 'x', callback: { url: 'ftp://x' } }, 'callback.url'],
+    [
+      'credentials in a callback url',
+      { agent: 'a', prompt: 'x', callback: { url: 'https://user:secret@hooks.example.com/x' } },
+      'callback.url',
+    ],
     ['unknown field', { agent: 'a', prompt: 'x', bogus: true }, ''],
     ['bad source kind', { agent: 'a', prompt: 'x', source: { kind: 'email' } }, 'source.kind'],
   ])('InferenceRequest rejects %s', (_name, spec, path) => {
     const r = inferenceRequestSpec.safeParse(spec);
     expect(r.success).toBe(false);
     expect(r.error?.issues.map((i) => i.path.join('.'))).toContain(path);
+  });
+
+  it('InferenceRequest takes callback urls with an @ past the host', () => {
+    for (const url of [
+      'https://hooks.example.com/x?to=a@b.c',
+      'http://10.0.0.1:8080',
+      'https://h.example/#@',
+    ])
+      expect(
+        inferenceRequestSpec.safeParse({ agent: 'a', prompt: 'x', callback: { url } }).success,
+        url,
+      ).toBe(true);
   });
 
   it('WebhookSource rule policy is an enum', () => {
