@@ -201,6 +201,11 @@ it('sends nothing where CALLBACK_ALLOWED_HOSTS does not allow, and gives up at o
       lastError: `callback destination ${new URL(url).hostname.replace(/^\[|\]$/g, '')} is not in CALLBACK_ALLOWED_HOSTS`,
     });
     expect(done.status?.callback?.lastStatus).toBeUndefined();
+    expect(done.status?.conditions?.find((c) => c.type === 'CallbackDelivered')).toMatchObject({
+      status: 'False',
+      reason: 'Refused',
+      message: `not sent: ${done.status?.callback?.lastError}`,
+    });
   }
   expect(received.filter((r) => r.path === '/cb-v6-loopback')).toEqual([]);
   // counted apart from receivers that fail, which the alerts are about

@@ -269,10 +269,12 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
                 {
                   type: COND.callbackDelivered,
                   status: outcome.ok ? 'True' : 'False',
-                  reason: outcome.ok ? 'Delivered' : 'GaveUp',
+                  reason: outcome.ok ? 'Delivered' : outcome.refused ? 'Refused' : 'GaveUp',
                   message: outcome.ok
                     ? `delivered after ${tries} attempt(s)`
-                    : `gave up after ${tries} attempt(s): ${outcome.error ?? 'failed'}`,
+                    : outcome.refused
+                      ? `not sent: ${outcome.error ?? 'refused'}`
+                      : `gave up after ${tries} attempt(s): ${outcome.error ?? 'failed'}`,
                 },
                 now,
               ),
