@@ -1,5 +1,6 @@
 // One request: its detail (polled while it runs), its composed instructions, its live event
-// timeline over Server-Sent Events, and the cancel / retry actions.
+// timeline over Server-Sent Events, and the cancel / retry / delete actions. A request that is
+// not there (404) is neither polled nor streamed any further.
 import { signal } from '@preact/signals';
 import { EVENT_TYPES, TERMINAL_PHASES } from '../../../api/v1alpha1/event-types.ts';
 import { type ApiError, api, enc } from '../lib/api.ts';
@@ -23,12 +24,21 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
   const ES = deps.EventSource ?? globalThis.EventSource;
   const backoff = deps.backoff ?? ((n: number) => Math.min(30_000, 1000 * 2 ** n));
   const base = `/api/jobs/${enc(id)}`;
-  const job = loadable((s) => api.get<JobDetail>(base, s));
+  const job = loadable(async (s) => {
+    try {
+      return await api.get<JobDetail>(base, s);
+    } catch (err) {
+      if ((err as ApiError).status === 404) gone();
+      throw err;
+    }
+  });
   const prompt = loadable((s) => api.get<Composed>(`${base}/prompt`, s));
   const events = signal<JobEvent[]>([]);
   const dropped = signal(0);
   const stream = signal<StreamState>('connecting');
-  const busy = signal<'cancel' | 'retry' | undefined>(undefined);
+  const busy = signal<'cancel' | 'retry' | 'delete' | undefined>(undefined);
+  /** The request does not exist (any more). */
+  const missing = signal(false);
   const actionError = signal<ApiError | undefined>(undefined);
 
   let source: EventSource | undefined;
@@ -37,6 +47,17 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
   let closed = false;
+
+  function stop() {
+    closed = true;
+    clearTimeout(retryTimer);
+    clearTimeout(refreshTimer);
+    source?.close();
+  }
+  function gone() {
+    missing.value = true;
+    stop();
+  }
 
   const refreshSoon = () => {
     clearTimeout(refreshTimer);
@@ -104,19 +125,17 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
     stream,
     busy,
     actionError,
+    missing,
     start() {
       closed = false;
+      missing.value = false;
       void job.load();
       void prompt.load();
       connect();
     },
-    stop() {
-      closed = true;
-      clearTimeout(retryTimer);
-      clearTimeout(refreshTimer);
-      source?.close();
-    },
-    isTerminal: () => TERMINAL.includes(job.data.value?.status?.phase ?? ''),
+    stop,
+    /** Ended, or not there: nothing more to poll for. */
+    isTerminal: () => missing.value || TERMINAL.includes(job.data.value?.status?.phase ?? ''),
     async cancel() {
       busy.value = 'cancel';
       actionError.value = undefined;
@@ -125,6 +144,21 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
         await job.load();
       } catch (err) {
         actionError.value = err as ApiError;
+      } finally {
+        busy.value = undefined;
+      }
+    },
+    /** Deletes the request; resolves to true once it is gone. */
+    async remove(): Promise<boolean> {
+      busy.value = 'delete';
+      actionError.value = undefined;
+      try {
+        await api.del(base);
+        gone();
+        return true;
+      } catch (err) {
+        actionError.value = err as ApiError;
+        return false;
       } finally {
         busy.value = undefined;
       }

@@ -2,7 +2,7 @@
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/preact';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { App } from '../../app.tsx';
-import { envelope, FakeEventSource, fakeApi, signIn } from '../../test/fakes.ts';
+import { envelope, FakeEventSource, fakeApi, Reply, signIn } from '../../test/fakes.ts';
 
 const detail = (phase: string, extra: object = {}) => ({
   id: 'req-1',
@@ -134,6 +134,74 @@ describe('Job detail page', () => {
     fireEvent.click(screen.getByRole('button', { name: 'Retry' }));
     await screen.findByRole('heading', { name: /req-2/ });
     expect(location.pathname).toBe('/jobs/req-2');
+  });
+
+  it('lets an operator delete a finished request, after confirming, and goes back to the list', async () => {
+    signIn('operator');
+    const { calls } = fakeApi({
+      'GET /api/jobs/req-1': detail('Succeeded'),
+      'GET /api/jobs/req-1/prompt': prompt,
+      'DELETE /api/jobs/req-1': new Reply(204, undefined),
+      'GET /api/jobs': { items: [] },
+      'GET /api/stats/summary': { byPhase: {} },
+    });
+    render(<App />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Delete' }));
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Yes, delete it and its events' }));
+    await vi.waitFor(() => expect(location.pathname).toBe('/jobs'));
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual(['/api/jobs/req-1']);
+    expect(FakeEventSource.instances.every((es) => es.readyState === 2)).toBe(true);
+  });
+
+  it('offers no delete while a request runs', async () => {
+    signIn('operator');
+    fakeApi({ 'GET /api/jobs/req-1': detail('Running'), 'GET /api/jobs/req-1/prompt': prompt });
+    render(<App />);
+    await screen.findByRole('button', { name: 'Cancel request' });
+    expect(screen.queryByRole('button', { name: 'Delete' })).toBeNull();
+  });
+
+  it('shows attachments, the callback and the request retried', async () => {
+    signIn('viewer');
+    const d = detail('Pending');
+    fakeApi({
+      'GET /api/jobs/req-1': {
+        ...d,
+        spec: {
+          ...d.spec,
+          attachments: ['upl-one', 'upl-two'],
+          callback: { url: 'https://hooks.example.test/done' },
+          retryOf: 'req-0',
+        },
+      },
+      'GET /api/jobs/req-1/prompt': prompt,
+    });
+    render(<App />);
+    await screen.findByText('upl-one');
+    screen.getByText('upl-two');
+    screen.getByText('https://hooks.example.test/done');
+    expect(screen.getByRole('link', { name: 'req-0' }).getAttribute('href')).toBe('/jobs/req-0');
+  });
+
+  it('stops asking for a request that is not there', async () => {
+    vi.useFakeTimers({ shouldAdvanceTime: true });
+    try {
+      signIn('viewer');
+      const { calls } = fakeApi({});
+      render(<App />);
+      await screen.findByText(/request not found|no route/i);
+      const es = FakeEventSource.last;
+      await vi.waitFor(() => expect(es.readyState).toBe(2));
+      expect(screen.queryByText('Waiting for events…')).toBeNull();
+      const before = calls.length;
+      es.fail(true);
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(calls.length).toBe(before);
+      expect(FakeEventSource.instances).toHaveLength(1);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('disables cancel for a viewer and says why', async () => {

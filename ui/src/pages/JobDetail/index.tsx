@@ -98,6 +98,7 @@ export function Timeline({ model }: { model: JobModel }) {
 function Actions({ model }: { model: JobModel }) {
   const { route } = useLocation();
   const confirming = useSignal(false);
+  const confirmingDelete = useSignal(false);
   const why = denied('operator');
   const busy = model.busy.value;
   const terminal = model.isTerminal();
@@ -145,6 +146,35 @@ function Actions({ model }: { model: JobModel }) {
           {busy === 'retry' ? 'Retrying…' : 'Retry'}
         </button>
       )}
+      {terminal &&
+        (confirmingDelete.value ? (
+          <>
+            <button
+              type="button"
+              class="danger"
+              disabled={!!busy}
+              onClick={async () => {
+                if (await model.remove()) route('/jobs');
+                confirmingDelete.value = false;
+              }}
+            >
+              {busy === 'delete' ? 'Deleting…' : 'Yes, delete it and its events'}
+            </button>
+            <button type="button" class="secondary" onClick={() => (confirmingDelete.value = false)}>
+              Keep it
+            </button>
+          </>
+        ) : (
+          <button
+            type="button"
+            class="secondary"
+            disabled={!!why || !!busy}
+            aria-describedby={why ? 'role-hint' : undefined}
+            onClick={() => (confirmingDelete.value = true)}
+          >
+            Delete
+          </button>
+        ))}
       {why && (
         <span id="role-hint" class="muted">
           {why}
@@ -190,6 +220,15 @@ function Overview({ d, model }: { d: Detail; model: JobModel }) {
                 [spec.repository?.ref, spec.repository?.branch].filter(Boolean).join(' → ') || '—',
               ],
               ['Labels', Object.entries(spec.labels ?? {}).map(([k, v]) => <Tag key={k}>{`${k}=${v}`}</Tag>)],
+              [
+                'Attachments',
+                spec.attachments?.length ? spec.attachments.map((a) => <Tag key={a}>{a}</Tag>) : '—',
+              ],
+              ['Callback', spec.callback?.url && <code>{spec.callback.url}</code>],
+              [
+                'Retry of',
+                spec.retryOf && <a href={`/jobs/${encodeURIComponent(spec.retryOf)}`}>{spec.retryOf}</a>,
+              ],
             ]}
           />
         </section>
@@ -328,7 +367,7 @@ export function JobDetail({ model: given }: { model?: JobModel }) {
         <a href="/jobs">← Jobs</a>
       </p>
       <Async of={model.job}>{(d) => <Overview d={d} model={model} />}</Async>
-      <Timeline model={model} />
+      {!model.missing.value && <Timeline model={model} />}
       {model.job.data.value && <Details d={model.job.data.value} model={model} />}
     </article>
   );
