@@ -282,6 +282,23 @@ describe('functions on a real apiserver with their ServiceAccount', () => {
     expect(ir.spec.caller).toMatch(/^user-[0-9a-f]{16}$/);
     expect(ir.metadata.labels?.['labrats.work/caller']).toBe(ir.spec.caller);
     expect((await irs()).length).toBe(before + 1);
+
+    // the same per-caller rate limit as the API's submit, in a bucket of the user's own
+    const statuses: number[] = [];
+    let retryAfter: string | null = null;
+    for (let i = 0; i < 25; i++) {
+      const r = await fetch(`${fn.url}/api/jobs`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...asUser('operator', 'eager-clicker') },
+        body: '{}',
+      });
+      statuses.push(r.status);
+      if (r.status === 429) retryAfter = r.headers.get('retry-after');
+    }
+    expect(statuses).toContain(429);
+    expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+    expect(statuses.filter((x) => x !== 400 && x !== 429)).toEqual([]);
+    expect((await irs()).length).toBe(before + 1);
   });
 
   it('cancel reaches the request (spec.cancel) and retry links a new one', async () => {

@@ -56,6 +56,17 @@ export function newRequestName(): string {
   return `ir-${Date.now().toString(36)}-${randomHex(5)}`;
 }
 
+/** One submission from the per-caller token bucket (SUBMIT_RATE_*), or a 429 with Retry-After. */
+export function takeSubmitSlot(s: Services, bucket: string, who: string): void {
+  const limited = s.submitLimiter.take(bucket);
+  if (!limited.ok) {
+    throw new ApiError('rate_limited', `too many submissions for ${who}; slow down`, {
+      headers: { 'Retry-After': String(limited.retryAfterSeconds) },
+      details: { retryAfterSeconds: limited.retryAfterSeconds },
+    });
+  }
+}
+
 export function submitApp(s: Services): Hono {
   const app = new Hono();
   app.post(
@@ -73,13 +84,7 @@ export function submitApp(s: Services): Hono {
           headers: { 'WWW-Authenticate': 'Bearer realm="ai-agents", error="invalid_token"' },
         });
       }
-      const limited = s.submitLimiter.take(caller.caller);
-      if (!limited.ok) {
-        throw new ApiError('rate_limited', 'too many submissions for this API key; slow down', {
-          headers: { 'Retry-After': String(limited.retryAfterSeconds) },
-          details: { retryAfterSeconds: limited.retryAfterSeconds },
-        });
-      }
+      takeSubmitSlot(s, caller.caller, 'this API key');
       c.set('caller', caller);
       await next();
     },
