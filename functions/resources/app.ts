@@ -49,7 +49,11 @@ const resourceBody = z.strictObject({
     resourceVersion: z
       .string()
       .regex(/^[0-9]{1,20}$/, 'a resourceVersion as read from the object')
-      .refine((v) => BigInt(v) <= 0xffff_ffff_ffff_ffffn, 'a resourceVersion as read from the object')
+      // (zod runs this check after a failed regex too: only digits may reach BigInt)
+      .refine(
+        (v) => !/^[0-9]+$/.test(v) || BigInt(v) <= 0xffff_ffff_ffff_ffffn,
+        'a resourceVersion as read from the object',
+      )
       .optional(),
   }),
   spec: z.unknown(),
