@@ -17,6 +17,17 @@ export function isLabelKey(key: string): boolean {
 }
 export const isLabelValue = (v: string) => v === '' || (v.length <= 63 && LABEL_NAME.test(v));
 
+/** Why a pair of spec.labels cannot become a label of the request, or undefined when it can. */
+export function labelProblem(key: string, value: string): string | undefined {
+  if (!isLabelKey(key))
+    return 'is not a Kubernetes label key ([prefix/]name, name ≤ 63 of A-Z a-z 0-9 - _ .)';
+  const prefix = key.includes('/') ? key.slice(0, key.indexOf('/')) : '';
+  if (RESERVED_PREFIX.test(prefix)) return `uses the reserved prefix ${prefix}/`;
+  if (!isLabelValue(value))
+    return 'has a value that is not a Kubernetes label value (≤ 63 of A-Z a-z 0-9 - _ .)';
+  return undefined;
+}
+
 /** Our labels plus the caller's spec.labels that are valid label pairs outside reserved prefixes. */
 export function requestLabels(input: {
   spec: { agent: string; model?: string; labels?: Record<string, string>; source?: { kind: string } };

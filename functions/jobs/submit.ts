@@ -13,20 +13,29 @@ import { kubeToApiError } from '../lib/kube-errors.ts';
 import type { Services } from '../lib/services.ts';
 import { checkAttachments } from '../uploads/attachments.ts';
 import { ownerOfCaller } from '../uploads/auth.ts';
-import { jobLinks, requestLabels } from './shape.ts';
+import { jobLinks, labelProblem, requestLabels } from './shape.ts';
 
-export const submitBody = inferenceRequestSpec.pick({
-  agent: true,
-  model: true,
-  prompt: true,
-  repository: true,
-  attachments: true,
-  callback: true,
-  timeoutSeconds: true,
-  maxRetries: true,
-  priority: true,
-  labels: true,
-});
+export const submitBody = inferenceRequestSpec
+  .pick({
+    agent: true,
+    model: true,
+    prompt: true,
+    repository: true,
+    attachments: true,
+    callback: true,
+    timeoutSeconds: true,
+    maxRetries: true,
+    priority: true,
+    labels: true,
+  })
+  .superRefine((body, ctx) => {
+    // refused rather than dropped: a label that never reaches the request cannot be filtered on
+    for (const [key, value] of Object.entries(body.labels ?? {})) {
+      const problem = labelProblem(key, value);
+      if (problem)
+        ctx.addIssue({ code: 'custom', path: ['labels', key], message: `label ${key} ${problem}` });
+    }
+  });
 export type SubmitBody = z.infer<typeof submitBody>;
 
 const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;

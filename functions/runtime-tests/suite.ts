@@ -102,7 +102,7 @@ add('config: every bad variable is named in one error; defaults follow the deplo
 // ── submit ────────────────────────────────────────────────────────────────────────────────────
 add('submit: 202 with id, status and links; the request carries the caller, never the key', async () => {
   const h = harness();
-  const res = await h.submit({ ...validSubmit, labels: { team: 'platform', 'bad key!': 'x' }, priority: 5 });
+  const res = await h.submit({ ...validSubmit, labels: { team: 'platform' }, priority: 5 });
   equal(res.status, 202, 'status');
   const b = await body(res);
   ok(/^ir-[a-z0-9-]+$/.test(b.id), 'id');
@@ -173,6 +173,20 @@ add('submit errors: invalid bodies are 400 with field paths and create nothing',
     await h.submit({ ...validSubmit, repository: { url: 'not a url' }, priority: 1e9 }),
     400,
     'invalid_body',
+  );
+  // labels that could not become the request's labels are refused, not silently dropped
+  const e3 = await expectError(
+    await h.submit({
+      ...validSubmit,
+      labels: { 'bad key!': 'x', 'labrats.work/caller': 'someone-else', team: 'not ok!' },
+    }),
+    400,
+    'invalid_body',
+  );
+  equal(
+    (e3.details as { path: string }[]).map((d) => d.path).sort(),
+    ['labels.bad key!', 'labels.labrats.work/caller', 'labels.team'],
+    'label paths',
   );
   equal(h.kube.all('InferenceRequest').length, 0, 'created');
 });
