@@ -126,7 +126,8 @@ describe('claude backend (real Claude Code CLI, fake Messages API)', () => {
     const code = await runExecutor({ env: fx.env, loadBackend, log: () => {} });
     expect(code).toBe(1);
     const error = ingest.events.find((e) => e.type === 'error')!;
-    expect(error.message).toMatch(/claude/);
+    // the CLI reports this error with subtype "success": the message must not say so
+    expect(error.message).toMatch(/^claude failed: API Error: Connection refused/);
     expect(error.data).toMatchObject({ retriable: true });
   });
 

@@ -107,9 +107,9 @@ export class ClaudeBackend implements Backend {
       );
     }
     if (final.is_error || final.subtype !== 'success') {
-      throw new Error(
-        `claude finished with ${final.subtype ?? 'an error'}: ${(final.result ?? '').slice(0, 2000)}`,
-      );
+      // an error result can carry subtype "success" (a refused login, say): say it failed
+      const why = final.subtype && final.subtype !== 'success' ? ` (${final.subtype})` : '';
+      throw new Error(`claude failed${why}: ${(final.result ?? 'no message').slice(0, 2000)}`);
     }
     const u = final.usage ?? {};
     return {
