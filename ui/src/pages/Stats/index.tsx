@@ -1,7 +1,7 @@
 import { useEffect, useMemo } from 'preact/hooks';
 import { PhaseBadge } from '../../components/Badge.tsx';
 import { Chart } from '../../components/Chart.tsx';
-import { Async } from '../../components/State.tsx';
+import { Async, Problem } from '../../components/State.tsx';
 import { every } from '../../lib/load.ts';
 import { PHASES } from '../../models/jobs.ts';
 import { createStatsModel, PANELS, RANGES, type StatsModel } from '../../models/stats.ts';
@@ -12,6 +12,8 @@ export function Stats({ model: given }: { model?: StatsModel }) {
     void model.load();
     return every(30_000, model.load);
   }, [model]);
+  const errors = PANELS.map((p) => model.panels[p.id]!.error.value);
+  const unavailable = errors.every((e) => e?.status === 503) ? errors[0] : undefined;
   return (
     <section aria-labelledby="stats-title">
       <div class="title">
@@ -39,22 +41,27 @@ export function Stats({ model: given }: { model?: StatsModel }) {
           </ul>
         )}
       </Async>
-      <div class="charts">
-        {PANELS.map((p) => (
-          <figure class="card" key={p.id}>
-            <figcaption>
-              {p.title} <span class="muted">({p.unit})</span>
-            </figcaption>
-            <Async
-              of={model.panels[p.id]!}
-              isEmpty={(c) => c.names.length === 0 || c.data[0].length === 0}
-              empty="No data in this range."
-            >
-              {(c) => <Chart title={p.title} unit={p.unit} chart={c} />}
-            </Async>
-          </figure>
-        ))}
-      </div>
+      {/* Prometheus down or not configured: one notice, not one per chart */}
+      {unavailable ? (
+        <Problem error={unavailable} retry={() => void model.load()} />
+      ) : (
+        <div class="charts">
+          {PANELS.map((p) => (
+            <figure class="card" key={p.id}>
+              <figcaption>
+                {p.title} <span class="muted">({p.unit})</span>
+              </figcaption>
+              <Async
+                of={model.panels[p.id]!}
+                isEmpty={(c) => c.names.length === 0 || c.data[0].length === 0}
+                empty="No data in this range."
+              >
+                {(c) => <Chart title={p.title} unit={p.unit} chart={c} />}
+              </Async>
+            </figure>
+          ))}
+        </div>
+      )}
     </section>
   );
 }
