@@ -481,9 +481,11 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
           'unauthorized',
           sig.reason === 'missing'
             ? 'signature missing'
-            : sig.reason === 'stale'
-              ? 'signature timestamp outside the tolerance'
-              : 'signature does not match',
+            : sig.reason === 'missing_timestamp'
+              ? `signature timestamp missing (header ${source.spec.signature?.timestampHeader})`
+              : sig.reason === 'stale'
+                ? 'signature timestamp outside the tolerance'
+                : 'signature does not match',
         );
       }
       const payload = parse(text);

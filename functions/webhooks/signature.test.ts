@@ -113,7 +113,7 @@ describe('generic HMAC', () => {
   it('refuses missing timestamp, wrong prefix, missing signature', async () => {
     const sig = await signGeneric(SECRET, body, { prefix: 'v1=', timestamp: ts });
     expect(await verifySignature(spec, SECRET, delivery({ 'x-sig': sig }, body), NOW)).toMatchObject({
-      reason: 'missing',
+      reason: 'missing_timestamp',
     });
     expect(
       await verifySignature(

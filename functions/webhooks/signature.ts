@@ -10,7 +10,9 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { verify as verifyGithub } from '@octokit/webhooks-methods';
 import type { WebhookSourceSpec } from '../../api/v1alpha1/index.ts';
 
-export type SignatureResult = { ok: true } | { ok: false; reason: 'missing' | 'invalid' | 'stale' };
+export type SignatureResult =
+  | { ok: true }
+  | { ok: false; reason: 'missing' | 'missing_timestamp' | 'invalid' | 'stale' };
 
 export interface SignedDelivery {
   headers: Headers;
@@ -22,7 +24,10 @@ export interface SignedDelivery {
 
 const enc = new TextEncoder();
 const OK: SignatureResult = { ok: true };
-const fail = (reason: 'missing' | 'invalid' | 'stale'): SignatureResult => ({ ok: false, reason });
+const fail = (reason: 'missing' | 'missing_timestamp' | 'invalid' | 'stale'): SignatureResult => ({
+  ok: false,
+  reason,
+});
 
 // node:crypto (Node and Deno) rather than WebCrypto: a hash or MAC in place, not a job and a
 // promise per call.
@@ -90,7 +95,7 @@ export async function verifySignature(
   const tsHeader = spec.signature?.timestampHeader;
   if (tsHeader) {
     const ts = d.headers.get(tsHeader);
-    if (!ts) return fail('missing');
+    if (!ts) return fail('missing_timestamp');
     if (!/^\d{1,12}$/.test(ts)) return fail('invalid');
     // Check the MAC first, so a stale answer is only ever given for a genuine (replayed) delivery.
     const prefixBytes = enc.encode(`${ts}.`);

@@ -243,6 +243,17 @@ add('happy: generic source with timestamped HMAC', async () => {
     'x-id': 'g-2',
   };
   equal((await h.post('/api/webhooks/gen', { headers: stale, body })).status, 401, 'stale');
+  // signed, but without the timestamp the signature covers: said as such
+  const untimed = await h.post('/api/webhooks/gen', {
+    headers: { 'x-sig': headers['x-sig'], 'x-id': 'g-3' },
+    body,
+  });
+  equal(untimed.status, 401, 'no timestamp');
+  equal(
+    ((await untimed.json()) as { error: { message: string } }).error.message,
+    'signature timestamp missing (header X-Ts)',
+    'no timestamp: message',
+  );
   equal(h.requests().length, 1, 'nothing more created');
 });
 
