@@ -99,7 +99,14 @@ export function readApp(s: Services): Hono {
       agent = await s.kube.get<AiAgent & KubeObject>('AiAgent', req.spec.agent);
     } catch (err) {
       const e = kubeToApiError(err, `agent ${req.spec.agent}`);
-      throw e.code === 'not_found' ? new ApiError('not_found', `agent ${req.spec.agent} not found`) : e;
+      // the request is there; what is missing is its agent, so not a 404 (which would say the request is)
+      throw e.code === 'not_found'
+        ? new ApiError(
+            'conflict',
+            `the request's agent ${req.spec.agent} does not exist (yet): there are no instructions to compose`,
+            { details: { agent: req.spec.agent } },
+          )
+        : e;
     }
     try {
       instructions = await listAll<AiInstruction & KubeObject>(s, 'AiInstruction');

@@ -492,7 +492,8 @@ add('jobs: get, prompt (composed instructions), delete; unknown ids 404', async 
   const got = await body(await h.req(`/api/jobs/${id}`, { role: 'viewer' }));
   equal(got.id, id, 'id');
   includes(got.spec, { agent: 'developer', prompt: validSubmit.prompt });
-  await expectError(await h.req(`/api/jobs/${id}/prompt`, { role: 'viewer' }), 404, 'not_found');
+  // its agent does not exist yet: the request does, so 409, not 404
+  await expectError(await h.req(`/api/jobs/${id}/prompt`, { role: 'viewer' }), 409, 'conflict');
   await h.kube.create('AiAgent', {
     metadata: { name: 'developer' },
     spec: { role: 'developer', systemPrompt: 'Be careful.' },
