@@ -161,6 +161,8 @@ export function createSubmitModel() {
       const { body, errors: local } = buildBody(form.value, ids);
       if (files.value.some((f) => f.state === 'uploading'))
         local.attachments = 'Wait for the uploads to finish.';
+      else if (files.value.some((f) => f.state === 'error'))
+        local.attachments = 'Remove the files that could not be uploaded, or try them again.';
       errors.value = local;
       failure.value = undefined;
       if (!body || local.attachments) return undefined;

@@ -162,7 +162,7 @@ describe('Submit page', () => {
     expect(screen.getByLabelText('Attach files').getAttribute('aria-invalid')).toBe('true');
   });
 
-  it("shows the API's message for a refused file and attaches nothing", async () => {
+  it("shows the API's message for a refused file; submits only once it is removed", async () => {
     signIn('operator');
     const { calls } = fakeApi({
       'GET /api/resources/agents': agents,
@@ -183,6 +183,11 @@ describe('Submit page', () => {
     choose(new File([new Uint8Array([0x7f, 0x45, 0x4c, 0x46])], 'tool.bin'));
     const alert = await screen.findByText('type not allowed');
     expect(alert.getAttribute('role')).toBe('alert');
+    // not silently dropped: the form says what to do first
+    fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
+    await screen.findByText('Remove the files that could not be uploaded, or try them again.');
+    expect(calls.some((c) => c.path === '/api/jobs')).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Remove tool.bin' }));
     fireEvent.click(screen.getByRole('button', { name: 'Submit' }));
     await screen.findByRole('heading', { name: /req-9/ });
     expect(calls.find((c) => c.path === '/api/jobs')!.body).toEqual({ agent: 'developer', prompt: 'x' });
