@@ -65,7 +65,12 @@ export function fieldIssues(error: z.core.$ZodError): FieldIssue[] {
 }
 
 export function invalidBody(error: z.core.$ZodError, what = 'request body'): ApiError {
-  return new ApiError('invalid_body', `${what} is invalid`, { details: fieldIssues(error) });
+  const details = fieldIssues(error);
+  // the first issue in the message too: a client that shows only the message still says which field
+  const first = details[0];
+  const more = details.length > 1 ? ` (and ${details.length - 1} more)` : '';
+  const summary = first ? `: ${first.path ? `${first.path}: ` : ''}${first.message}${more}` : '';
+  return new ApiError('invalid_body', `${what} is invalid${summary}`, { details });
 }
 
 /** The @hono/zod-validator hook: every validation failure becomes the envelope. */

@@ -161,6 +161,11 @@ add('submit errors: invalid bodies are 400 with field paths and create nothing',
   const e1 = await expectError(await h.submit({ agent: 'Not A Name', prompt: '' }), 400, 'invalid_body');
   const paths = (e1.details as { path: string }[]).map((d) => d.path).sort();
   equal(paths, ['agent', 'prompt'], 'paths');
+  // the message names a field too, for clients that show only the message
+  ok(
+    /^request body is invalid: (agent|prompt): .+ \(and 1 more\)$/.test(e1.message),
+    `message: ${e1.message}`,
+  );
   const e2 = await expectError(await h.submit({ ...validSubmit, caller: 'mallory' }), 400, 'invalid_body');
   ok(JSON.stringify(e2.details).includes('caller'), 'unknown field named');
   await expectError(await h.submit('{"agent":'), 400, 'bad_request');
