@@ -97,6 +97,8 @@ describe('Submit page', () => {
     );
     expect(screen.getByLabelText('Timeout (seconds)').getAttribute('aria-invalid')).toBe('true');
     expect(location.pathname).toBe('/submit');
+    // focus moves to the first field that needs attention
+    await vi.waitFor(() => expect(document.activeElement).toBe(url));
   });
 
   it('checks required fields before calling the API', async () => {

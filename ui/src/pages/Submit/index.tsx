@@ -68,8 +68,15 @@ export function Submit({ model: given }: { model?: SubmitModel }) {
 
   const onSubmit = async (ev: Event) => {
     ev.preventDefault();
+    const form = ev.currentTarget as HTMLFormElement;
     const id = await model.submit();
-    if (id) route(`/jobs/${encodeURIComponent(id)}`);
+    if (id) {
+      route(`/jobs/${encodeURIComponent(id)}`);
+      return;
+    }
+    // take keyboard and screen-reader users to the first field that needs them (the fieldset is
+    // re-enabled on the next render)
+    requestAnimationFrame(() => form.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus());
   };
 
   return (
