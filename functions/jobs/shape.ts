@@ -17,12 +17,14 @@ export function isLabelKey(key: string): boolean {
 }
 export const isLabelValue = (v: string) => v === '' || (v.length <= 63 && LABEL_NAME.test(v));
 
-/** Why a pair of spec.labels cannot become a label of the request, or undefined when it can. */
+/**
+ * Why a pair of spec.labels is not a Kubernetes label at all, or undefined when it is. (One under a
+ * reserved prefix is a label: it stays in spec.labels, where runs see it, but is not copied onto
+ * the request, whose labels under those prefixes are ours.)
+ */
 export function labelProblem(key: string, value: string): string | undefined {
   if (!isLabelKey(key))
     return 'is not a Kubernetes label key ([prefix/]name, name ≤ 63 of A-Z a-z 0-9 - _ .)';
-  const prefix = key.includes('/') ? key.slice(0, key.indexOf('/')) : '';
-  if (RESERVED_PREFIX.test(prefix)) return `uses the reserved prefix ${prefix}/`;
   if (!isLabelValue(value))
     return 'has a value that is not a Kubernetes label value (≤ 63 of A-Z a-z 0-9 - _ .)';
   return undefined;
