@@ -9,6 +9,7 @@ import { age } from '../lib/format.ts';
 import type { AnyResource } from '../lib/types.ts';
 import { denied } from '../models/auth.ts';
 import { createResourceModel, type ResourceKind, type ResourceModel } from '../models/resources.ts';
+import { ConfirmButton } from './ConfirmButton.tsx';
 import { Async, Problem } from './State.tsx';
 
 export type Column = [header: string, cell: (r: AnyResource) => ComponentChildren];
@@ -109,7 +110,6 @@ function Issues({ error }: { error: ApiError }) {
 
 function Selected({ r, props, model }: { r: AnyResource; props: ResourcePageProps; model: ResourceModel }) {
   const editing = useSignal(false);
-  const confirming = useSignal(false);
   const { route } = useLocation();
   const why = denied('admin');
   const name = r.metadata.name;
@@ -127,34 +127,18 @@ function Selected({ r, props, model }: { r: AnyResource; props: ResourcePageProp
           >
             Edit
           </button>
-          {confirming.value ? (
-            <>
-              <button
-                type="button"
-                class="danger"
-                disabled={model.busy.value}
-                onClick={async () => {
-                  if (await model.remove(name)) route(props.path);
-                  confirming.value = false;
-                }}
-              >
-                Delete {name}
-              </button>
-              <button type="button" class="secondary" onClick={() => (confirming.value = false)}>
-                Keep it
-              </button>
-            </>
-          ) : (
-            <button
-              type="button"
-              class="secondary"
-              disabled={!!why}
-              aria-describedby={why ? 'admin-hint' : undefined}
-              onClick={() => (confirming.value = true)}
-            >
-              Delete
-            </button>
-          )}
+          <ConfirmButton
+            label="Delete"
+            confirm={`Delete ${name}`}
+            keep="Keep it"
+            secondary
+            disabled={!!why}
+            describedBy={why ? 'admin-hint' : undefined}
+            busy={model.busy.value}
+            onConfirm={async () => {
+              if (await model.remove(name)) route(props.path);
+            }}
+          />
         </div>
       </div>
       {why && (

@@ -59,6 +59,20 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
     stop();
   }
 
+  /** Runs an action with `busy` set; its error goes to `actionError` and it resolves to undefined. */
+  async function act<T>(kind: NonNullable<typeof busy.value>, run: () => Promise<T>): Promise<T | undefined> {
+    busy.value = kind;
+    actionError.value = undefined;
+    try {
+      return await run();
+    } catch (err) {
+      actionError.value = err as ApiError;
+      return undefined;
+    } finally {
+      busy.value = undefined;
+    }
+  }
+
   const refreshSoon = () => {
     clearTimeout(refreshTimer);
     refreshTimer = setTimeout(() => void job.load(), 300);
@@ -137,44 +151,24 @@ export function createJobModel(id: string, deps: Partial<Deps> = {}) {
     /** Ended, or not there: nothing more to poll for. */
     isTerminal: () => missing.value || TERMINAL.includes(job.data.value?.status?.phase ?? ''),
     async cancel() {
-      busy.value = 'cancel';
-      actionError.value = undefined;
-      try {
+      await act('cancel', async () => {
         await api.post(`${base}/cancel`);
         await job.load();
-      } catch (err) {
-        actionError.value = err as ApiError;
-      } finally {
-        busy.value = undefined;
-      }
+      });
     },
     /** Deletes the request; resolves to true once it is gone. */
     async remove(): Promise<boolean> {
-      busy.value = 'delete';
-      actionError.value = undefined;
-      try {
-        await api.del(base);
-        gone();
-        return true;
-      } catch (err) {
-        actionError.value = err as ApiError;
-        return false;
-      } finally {
-        busy.value = undefined;
-      }
+      return (
+        (await act('delete', async () => {
+          await api.del(base);
+          gone();
+          return true;
+        })) ?? false
+      );
     },
     /** Resolves to the id of the new request, or undefined when the API refused. */
     async retry(): Promise<string | undefined> {
-      busy.value = 'retry';
-      actionError.value = undefined;
-      try {
-        return (await api.post<{ id: string }>(`${base}/retry`)).id;
-      } catch (err) {
-        actionError.value = err as ApiError;
-        return undefined;
-      } finally {
-        busy.value = undefined;
-      }
+      return act('retry', async () => (await api.post<{ id: string }>(`${base}/retry`)).id);
     },
   };
 }

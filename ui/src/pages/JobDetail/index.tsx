@@ -1,8 +1,8 @@
-import { useSignal } from '@preact/signals';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { PhaseBadge, Tag } from '../../components/Badge.tsx';
+import { ConfirmButton } from '../../components/ConfirmButton.tsx';
 import { Async, Problem } from '../../components/State.tsx';
 import { between, count, duration, time, usd } from '../../lib/format.ts';
 import { every } from '../../lib/load.ts';
@@ -97,84 +97,46 @@ export function Timeline({ model }: { model: JobModel }) {
 
 function Actions({ model }: { model: JobModel }) {
   const { route } = useLocation();
-  const confirming = useSignal(false);
-  const confirmingDelete = useSignal(false);
   const why = denied('operator');
   const busy = model.busy.value;
   const terminal = model.isTerminal();
+  const hint = why ? 'role-hint' : undefined;
   const retry = async () => {
     const id = await model.retry();
     if (id) route(`/jobs/${encodeURIComponent(id)}`);
   };
   return (
     <div class="actions">
-      {!terminal &&
-        (confirming.value ? (
-          <>
-            <button
-              type="button"
-              class="danger"
-              disabled={!!busy}
-              onClick={async () => {
-                await model.cancel();
-                confirming.value = false;
-              }}
-            >
-              {busy === 'cancel' ? 'Cancelling…' : 'Yes, cancel it'}
-            </button>
-            <button type="button" class="secondary" onClick={() => (confirming.value = false)}>
-              Keep running
-            </button>
-          </>
-        ) : (
-          <button
-            type="button"
-            disabled={!!why || !!busy}
-            aria-describedby={why ? 'role-hint' : undefined}
-            onClick={() => (confirming.value = true)}
-          >
-            Cancel request
-          </button>
-        ))}
-      {terminal && (
-        <button
-          type="button"
+      {!terminal && (
+        <ConfirmButton
+          label="Cancel request"
+          confirm={busy === 'cancel' ? 'Cancelling…' : 'Yes, cancel it'}
+          keep="Keep running"
           disabled={!!why || !!busy}
-          aria-describedby={why ? 'role-hint' : undefined}
-          onClick={retry}
-        >
+          describedBy={hint}
+          busy={!!busy}
+          onConfirm={() => model.cancel()}
+        />
+      )}
+      {terminal && (
+        <button type="button" disabled={!!why || !!busy} aria-describedby={hint} onClick={retry}>
           {busy === 'retry' ? 'Retrying…' : 'Retry'}
         </button>
       )}
-      {terminal &&
-        (confirmingDelete.value ? (
-          <>
-            <button
-              type="button"
-              class="danger"
-              disabled={!!busy}
-              onClick={async () => {
-                if (await model.remove()) route('/jobs');
-                confirmingDelete.value = false;
-              }}
-            >
-              {busy === 'delete' ? 'Deleting…' : 'Yes, delete it and its events'}
-            </button>
-            <button type="button" class="secondary" onClick={() => (confirmingDelete.value = false)}>
-              Keep it
-            </button>
-          </>
-        ) : (
-          <button
-            type="button"
-            class="secondary"
-            disabled={!!why || !!busy}
-            aria-describedby={why ? 'role-hint' : undefined}
-            onClick={() => (confirmingDelete.value = true)}
-          >
-            Delete
-          </button>
-        ))}
+      {terminal && (
+        <ConfirmButton
+          label="Delete"
+          confirm={busy === 'delete' ? 'Deleting…' : 'Yes, delete it and its events'}
+          keep="Keep it"
+          secondary
+          disabled={!!why || !!busy}
+          describedBy={hint}
+          busy={!!busy}
+          onConfirm={async () => {
+            if (await model.remove()) route('/jobs');
+          }}
+        />
+      )}
       {why && (
         <span id="role-hint" class="muted">
           {why}
