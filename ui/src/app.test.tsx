@@ -164,6 +164,26 @@ describe('resources', () => {
     expect(calls.filter((c) => c.method === 'PUT')).toHaveLength(2);
   });
 
+  it('lets an admin delete a resource after confirming, or take it back', async () => {
+    signIn('admin');
+    const { calls } = fakeApi({
+      'GET /api/resources/agents': agents,
+      'GET /api/resources/agents/developer/preview': { text: '', hash: 'h', parts: [] },
+      'DELETE /api/resources/agents/developer': new Reply(204, undefined),
+    });
+    history.replaceState(null, '', '/agents/developer');
+    render(<App />);
+    fireEvent.click(await screen.findByRole('button', { name: 'Delete' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Keep it' }));
+    fireEvent.click(screen.getByRole('button', { name: 'Delete' }));
+    expect(calls.some((c) => c.method === 'DELETE')).toBe(false);
+    fireEvent.click(screen.getByRole('button', { name: 'Delete developer' }));
+    await vi.waitFor(() => expect(location.pathname).toBe('/agents'));
+    expect(calls.filter((c) => c.method === 'DELETE').map((c) => c.path)).toEqual([
+      '/api/resources/agents/developer',
+    ]);
+  });
+
   it('shows the empty state', async () => {
     signIn('viewer');
     fakeApi({ 'GET /api/resources/models': { items: [] } });
