@@ -48,10 +48,8 @@ const resourceBody = z.strictObject({
     // opaque to clients, but every apiserver's are decimal uint64s; anything else it answers 500
     resourceVersion: z
       .string()
-      .regex(/^[0-9]{1,20}$/, 'a resourceVersion as read from the object')
-      // (zod runs this check after a failed regex too: only digits may reach BigInt)
       .refine(
-        (v) => !/^[0-9]+$/.test(v) || BigInt(v) <= 0xffff_ffff_ffff_ffffn,
+        (v) => /^[0-9]{1,20}$/.test(v) && BigInt(v) <= 0xffff_ffff_ffff_ffffn,
         'a resourceVersion as read from the object',
       )
       .optional(),

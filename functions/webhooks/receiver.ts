@@ -24,7 +24,7 @@ import {
   type LedgerRequest,
 } from './ledger.ts';
 import { type DeliveryFacts, deliveryFacts, matchRules, type RuleMatch, type RuleMiss } from './rules.ts';
-import { verifySignature } from './signature.ts';
+import { type SignatureRefusal, verifySignature } from './signature.ts';
 import { createSourceCache, type WebhookCore } from './store.ts';
 import { renderTemplate, TemplateError, toView } from './template.ts';
 
@@ -477,16 +477,13 @@ export function createReceiver(deps: ReceiverDeps): Receiver {
       const sig = await verifySignature(source.spec, secret, { headers, body: raw, text }, receivedAt);
       if (!sig.ok) {
         log.info('webhook signature rejected', { source: sourceName, reason: sig.reason });
-        throw new ApiError(
-          'unauthorized',
-          sig.reason === 'missing'
-            ? 'signature missing'
-            : sig.reason === 'missing_timestamp'
-              ? `signature timestamp missing (header ${source.spec.signature?.timestampHeader})`
-              : sig.reason === 'stale'
-                ? 'signature timestamp outside the tolerance'
-                : 'signature does not match',
-        );
+        const messages: Record<SignatureRefusal, string> = {
+          missing: 'signature missing',
+          missing_timestamp: `signature timestamp missing (header ${source.spec.signature?.timestampHeader})`,
+          stale: 'signature timestamp outside the tolerance',
+          invalid: 'signature does not match',
+        };
+        throw new ApiError('unauthorized', messages[sig.reason]);
       }
       const payload = parse(text);
       const type = source.spec.type;

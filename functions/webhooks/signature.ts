@@ -10,9 +10,8 @@ import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { verify as verifyGithub } from '@octokit/webhooks-methods';
 import type { WebhookSourceSpec } from '../../api/v1alpha1/index.ts';
 
-export type SignatureResult =
-  | { ok: true }
-  | { ok: false; reason: 'missing' | 'missing_timestamp' | 'invalid' | 'stale' };
+export type SignatureRefusal = 'missing' | 'missing_timestamp' | 'invalid' | 'stale';
+export type SignatureResult = { ok: true } | { ok: false; reason: SignatureRefusal };
 
 export interface SignedDelivery {
   headers: Headers;
@@ -24,10 +23,7 @@ export interface SignedDelivery {
 
 const enc = new TextEncoder();
 const OK: SignatureResult = { ok: true };
-const fail = (reason: 'missing' | 'missing_timestamp' | 'invalid' | 'stale'): SignatureResult => ({
-  ok: false,
-  reason,
-});
+const fail = (reason: SignatureRefusal): SignatureResult => ({ ok: false, reason });
 
 // node:crypto (Node and Deno) rather than WebCrypto: a hash or MAC in place, not a job and a
 // promise per call.
