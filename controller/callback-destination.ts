@@ -70,7 +70,7 @@ export function callbackDestinations(setting: string | undefined): CallbackDesti
     const bits = slash < 0 ? undefined : entry.slice(slash + 1);
     if (bits !== undefined && isIP(address)) {
       const prefix = Number(bits);
-      if (!/^\d+$/.test(bits) || prefix > (isIP(address) === 6 ? 128 : 32)) {
+      if (!/^\d+$/.test(bits) || prefix > (familyOf(address) === 'ipv6' ? 128 : 32)) {
         throw new Error(`"${entry}" is not a CIDR range (e.g. 10.0.0.0/8)`);
       }
       addRange(addresses, address, prefix);
@@ -91,12 +91,10 @@ export function callbackDestinations(setting: string | undefined): CallbackDesti
     restricted
       ? addresses.check(address, familyOf(address))
       : !refusedByDefault.check(address, familyOf(address));
-  const refused = (host: string) =>
-    new DestinationRefused(
-      restricted
-        ? `callback destination ${host} is not in CALLBACK_ALLOWED_HOSTS`
-        : `callback destination ${host} is a loopback, link-local, unspecified or multicast address; CALLBACK_ALLOWED_HOSTS can allow it`,
-    );
+  const refusedMessage = (host: string) =>
+    restricted
+      ? `callback destination ${host} is not in CALLBACK_ALLOWED_HOSTS`
+      : `callback destination ${host} is a loopback, link-local, unspecified or multicast address; CALLBACK_ALLOWED_HOSTS can allow it`;
 
   return {
     refusal(url) {
@@ -104,7 +102,7 @@ export function callbackDestinations(setting: string | undefined): CallbackDesti
         return `callback URL scheme ${url.protocol} is not http or https`;
       const host = hostOf(url);
       // a name's addresses are checked when it is resolved (lookupFor)
-      return isIP(host) && !addressAllowed(host) ? refused(host).message : undefined;
+      return isIP(host) && !addressAllowed(host) ? refusedMessage(host) : undefined;
     },
     lookupFor(url) {
       const host = hostOf(url);
@@ -114,7 +112,7 @@ export function callbackDestinations(setting: string | undefined): CallbackDesti
           if (err) return callback(err);
           const usable = trusted ? found : found.filter((a) => addressAllowed(a.address));
           const first = usable[0];
-          if (!first) return callback(refused(host));
+          if (!first) return callback(new DestinationRefused(refusedMessage(host)));
           if (options.all) return callback(null, usable);
           return callback(null, first.address, first.family);
         });

@@ -66,6 +66,10 @@ export function callbackBody(req: InferenceRequest): string {
   });
 }
 
+/** `refused`: the destination is not allowed (a submitter's or the policy's matter, not the receiver's). */
+export const CALLBACK_OUTCOMES = ['delivered', 'failed', 'gave_up', 'refused'] as const;
+export type CallbackOutcome = (typeof CALLBACK_OUTCOMES)[number];
+
 export interface CallbackOptions {
   client: KubeClient;
   status: StatusWriter;
@@ -82,8 +86,7 @@ export interface CallbackOptions {
   reportWaitMs?: number;
   now: () => Date;
   log: Logger;
-  /** `refused`: the destination is not allowed (a submitter's or the policy's matter, not the receiver's). */
-  onOutcome?: (outcome: 'delivered' | 'failed' | 'gave_up' | 'refused') => void;
+  onOutcome?: (outcome: CallbackOutcome) => void;
   /** Where callbacks may go (CALLBACK_ALLOWED_HOSTS); by default anywhere but loopback, link-local and the like. */
   destinations?: CallbackDestinations;
   sleep?: (ms: number) => Promise<void>;
@@ -250,31 +253,34 @@ export function createCallbackDispatcher(opts: CallbackOptions): CallbackDispatc
       tries++;
       // a refused destination stays refused: no point in trying again
       const gaveUp = !outcome.ok && (outcome.refused === true || tries >= opts.maxAttempts);
-      opts.onOutcome?.(
-        outcome.ok ? 'delivered' : outcome.refused ? 'refused' : gaveUp ? 'gave_up' : 'failed',
-      );
+      const error = outcome.error ?? 'failed';
+      /** How the delivery ended, when it did: metric outcome and condition. */
+      const ending: { outcome: CallbackOutcome; reason: string; message: string } | undefined = outcome.ok
+        ? { outcome: 'delivered', reason: 'Delivered', message: `delivered after ${tries} attempt(s)` }
+        : outcome.refused
+          ? { outcome: 'refused', reason: 'Refused', message: `not sent: ${error}` }
+          : gaveUp
+            ? { outcome: 'gave_up', reason: 'GaveUp', message: `gave up after ${tries} attempt(s): ${error}` }
+            : undefined;
+      opts.onOutcome?.(ending?.outcome ?? 'failed');
       const now = opts.now();
       const mutate = (s: InferenceRequestStatus): InferenceRequestStatus => ({
         ...s,
         callback: {
           attempts: tries,
           ...(outcome.status !== undefined ? { lastStatus: outcome.status } : {}),
-          ...(outcome.ok ? { deliveredAt: now.toISOString() } : { lastError: outcome.error ?? 'failed' }),
+          ...(outcome.ok ? { deliveredAt: now.toISOString() } : { lastError: error }),
           ...(gaveUp ? { gaveUp: true } : {}),
         },
-        ...(outcome.ok || gaveUp
+        ...(ending
           ? {
               conditions: setCondition(
                 s.conditions,
                 {
                   type: COND.callbackDelivered,
                   status: outcome.ok ? 'True' : 'False',
-                  reason: outcome.ok ? 'Delivered' : outcome.refused ? 'Refused' : 'GaveUp',
-                  message: outcome.ok
-                    ? `delivered after ${tries} attempt(s)`
-                    : outcome.refused
-                      ? `not sent: ${outcome.error ?? 'refused'}`
-                      : `gave up after ${tries} attempt(s): ${outcome.error ?? 'failed'}`,
+                  reason: ending.reason,
+                  message: ending.message,
                 },
                 now,
               ),

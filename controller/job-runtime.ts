@@ -61,7 +61,7 @@ export interface Pod extends KubeObject {
 
 const JOB_NAME_LABEL = 'batch.kubernetes.io/job-name';
 /** The pod informer's selection: a pod enters the cache when it runs and leaves when it stops. */
-export const RUNNING_PODS = 'status.phase=Running';
+const RUNNING_PODS = 'status.phase=Running';
 
 export interface JobRuntimeOptions {
   client: KubeClient;

@@ -1,6 +1,7 @@
 // Prometheus metrics (prom-client). Labels are bounded: phases, outcomes, informer names.
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type InferenceRequest, isTerminal, PHASES, TERMINAL_PHASES } from '../api/v1alpha1/index.ts';
+import { CALLBACK_OUTCOMES } from './callback.ts';
 
 export interface ControllerMetrics {
   registry: Registry;
@@ -129,7 +130,7 @@ export function createMetrics(sources: MetricSources, { defaults = true } = {}):
     labelNames: ['outcome'],
     registers: [registry],
   });
-  for (const outcome of ['delivered', 'failed', 'gave_up', 'refused']) callbacks.inc({ outcome }, 0);
+  for (const outcome of CALLBACK_OUTCOMES) callbacks.inc({ outcome }, 0);
   const reconcileDuration = new Histogram({
     name: 'ai_agents_controller_reconcile_duration_seconds',
     help: 'Time to reconcile one request',
